@@ -1,0 +1,1 @@
+"""TuneLab core: corpus -> tokenizer -> model -> checkpoint + card -> sampler -> piece -> audio."""

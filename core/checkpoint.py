@@ -1,0 +1,163 @@
+"""Checkpoints: a folder with ``model.safetensors`` and ``card.json``.
+
+The card says everything needed to rebuild and judge the model (family, config,
+tokenizer vocabulary, corpus and split fingerprints, training command, hardware,
+held-out metrics). Weights load through safetensors: nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from core.errors import UserError
+from core.models import build_model
+from core.paths import SHIPPED_MODELS, user_models_dir
+from core.tokenizers import Tokenizer, tokenizer_from_dict
+
+CARD_VERSION = 1
+WEIGHTS = "model.safetensors"
+CARD = "card.json"
+
+
+@dataclass
+class ModelCard:
+    """What a checkpoint is, how it was made, and how well it does on held-out data."""
+
+    name: str
+    family: str
+    preset: str
+    model: dict
+    tokenizer: dict
+    corpus: dict
+    training: dict
+    metrics: dict
+    parameters: int
+    description: str = ""
+    format_version: int = CARD_VERSION
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The row the model picker and ``python -m core models`` show."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "preset": self.preset,
+            "corpus": self.corpus.get("name"),
+            "parameters": self.parameters,
+            "test_bpc": self.metrics.get("test_bpc"),
+            "test_accuracy": self.metrics.get("test_accuracy"),
+            "epochs": self.training.get("epochs_run"),
+            "hardware": self.training.get("hardware"),
+        }
+
+
+@dataclass
+class LoadedModel:
+    card: ModelCard
+    model: nn.Module
+    tokenizer: Tokenizer
+    path: Path
+
+
+def save_checkpoint(folder: Path, model: nn.Module, card: ModelCard, extra_files: dict[str, Path] | None = None) -> Path:
+    """Write weights and card into ``folder`` atomically (a temp folder renamed into place)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    tmp.chmod(0o755)
+    try:
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(weights, str(tmp / WEIGHTS), metadata={"family": card.family, "name": card.name})
+        (tmp / CARD).write_text(json.dumps(asdict(card), indent=2) + "\n")
+        for name, src in (extra_files or {}).items():
+            shutil.copy2(src, tmp / name)
+        for path in tmp.iterdir():
+            path.chmod(0o644)
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def read_card(folder: Path) -> ModelCard:
+    """The card of a checkpoint folder; raises UserError if missing or malformed."""
+    path = Path(folder) / CARD
+    try:
+        data = json.loads(path.read_text())
+        return ModelCard(**data)
+    except FileNotFoundError:
+        raise UserError(f"{folder} is not a checkpoint: it has no {CARD}.") from None
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"The card {path} is malformed ({exc}).") from None
+
+
+def load_checkpoint(folder: Path, device: str = "cpu") -> LoadedModel:
+    """Rebuild a model and its tokenizer from a checkpoint folder, in eval mode."""
+    folder = Path(folder)
+    card = read_card(folder)
+    try:
+        model = build_model(card.family, card.model)
+        state = load_file(str(folder / WEIGHTS), device=device)
+        model.load_state_dict(state, strict=True)
+    except (FileNotFoundError, SafetensorError, RuntimeError, ValueError, TypeError) as exc:
+        raise UserError(f"Checkpoint {folder.name} cannot be loaded ({str(exc).splitlines()[0]}).") from None
+    model.to(device).eval()
+    return LoadedModel(card, model, tokenizer_from_dict(card.tokenizer), folder)
+
+
+def model_dirs() -> list[Path]:
+    """Checkpoint folders the app offers: shipped ones first, then the user's."""
+    found = []
+    for root in (SHIPPED_MODELS, user_models_dir()):
+        if root.is_dir():
+            found += sorted(p for p in root.iterdir() if (p / CARD).is_file() and not p.name.startswith("."))
+    return found
+
+
+def list_models() -> list[ModelCard]:
+    """Cards of every model the app offers (cards only; weights load lazily)."""
+    cards = []
+    for folder in model_dirs():
+        try:
+            cards.append(read_card(folder))
+        except UserError:
+            continue
+    return cards
+
+
+def find_model(name: str) -> Path:
+    """The checkpoint folder of a model by name; raises UserError naming the known ones."""
+    for folder in model_dirs():
+        if folder.name == name:
+            return folder
+    path = Path(name)
+    if (path / CARD).is_file():
+        return path
+    known = ", ".join(p.name for p in model_dirs()) or "none"
+    raise UserError(f"Unknown model {name!r}; known models: {known}.")
+
+
+def hardware() -> str:
+    """A short description of the device training runs on."""
+    import platform
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
+    return f"CPU {platform.machine()} x {torch.get_num_threads()} threads, torch {torch.__version__}"

@@ -1,0 +1,154 @@
+"""``python -m core <command>``: corpus, train, models, generate.
+
+User mistakes exit with status 2 and one sentence on stderr; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from core.errors import UserError
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from core.corpus import corpus_stats, list_corpora, load_corpus
+
+    if args.action == "list":
+        for name, desc in list_corpora().items():
+            print(f"{name:12s} {desc}")
+        return 0
+    if not args.name:
+        raise UserError("Give a corpus name or path: python -m core corpus stats NAME.")
+    print(json.dumps(corpus_stats(load_corpus(args.name)), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.training import Callbacks, TrainConfig, train
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    cfg = TrainConfig(
+        preset=args.preset, corpus=args.corpus, name=args.name, epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, seq_len=args.seq_len, optimizer=args.optimizer, device=args.device,
+        seed=args.seed, checkpoint_every=args.checkpoint_every, out_dir=args.out,
+        max_train_chars=args.max_train_chars,
+        command="python -m core " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    )
+    bar = tqdm(total=0, unit="batch", disable=args.quiet, dynamic_ncols=True)
+
+    def on_batch(batch: int, batches: int, loss: float) -> None:
+        if bar.total != batches:
+            bar.reset(total=batches)
+        bar.n = batch
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.refresh()
+
+    def on_epoch(s) -> None:
+        bar.write(f"epoch {s.epoch}/{s.epochs}  train {s.train_loss:.4f} ({s.train_accuracy:.3f})  "
+                  f"valid {s.valid_loss:.4f} = {s.valid_bpc:.4f} bpc ({s.valid_accuracy:.3f})  "
+                  f"{s.seconds:.0f}s{'  *best' if s.best else ''}")
+
+    result = train(cfg, Callbacks(on_batch=on_batch, on_epoch=on_epoch))
+    bar.close()
+    print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from core.checkpoint import list_models
+
+    rows = [c.summary() for c in list_models()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':28s} {'family':9s} {'corpus':12s} {'params':>9s} {'test bpc':>8s}")
+    for r in rows:
+        bpc = f"{r['test_bpc']:.3f}" if r["test_bpc"] is not None else "-"
+        print(f"{r['name']:28s} {r['family']:9s} {str(r['corpus']):12s} {r['parameters']:>9,d} {bpc:>8s}")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from core.compose import ComposeSettings, compose_to_files
+
+    settings = ComposeSettings(
+        model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k,
+        title=args.title, meter=args.meter, unit=args.unit, key=args.key, rhythm=args.rhythm,
+        opening=args.primer or "", seconds=args.seconds, tempo=args.tempo, program=args.program,
+    )
+    summary = compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)
+    print(json.dumps(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="TuneLab: neural folk-tune composer.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("corpus", help="list built-in corpora or show a corpus's statistics")
+    p.add_argument("action", choices=["list", "stats"], help="list the built-in corpora, or stats of one")
+    p.add_argument("name", nargs="?", help="built-in corpus name, or an ABC file or folder")
+    p.set_defaults(func=_cmd_corpus)
+
+    p = sub.add_parser("train", help="train a model from a preset on a corpus")
+    p.add_argument("--preset", default="r1-lstm", help="model preset (r1-lstm, r1-gru, r4-lstm, tiny-lstm)")
+    p.add_argument("--corpus", default="oneills1850", help="built-in corpus name, or an ABC file or folder")
+    p.add_argument("--name", help="model name (default: PRESET-CORPUS)")
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
+    p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    p.add_argument("--batch-size", type=int, help="parallel streams (default: the preset's, 16)")
+    p.add_argument("--seq-len", type=int, help="characters per step of back-propagation (default 64)")
+    p.add_argument("--optimizer", choices=["adam", "adamax", "rmsprop", "sgd"], help="default: the preset's")
+    p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
+    p.add_argument("--seed", type=int, default=1234, help="random seed for weights and batches")
+    p.add_argument("--checkpoint-every", type=int, default=10, help="snapshot every N epochs (0: never)")
+    p.add_argument("--out", help="checkpoint folder (default: data/models/NAME)")
+    p.add_argument("--max-train-chars", type=int, help="use only the first N training characters")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("models", help="list the models the app offers")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("generate", help="compose a tune and write ABC, MIDI and WAV")
+    p.add_argument("--model", required=True, help="model name (see `python -m core models`)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same tune")
+    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature, in (0, 3]")
+    p.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest characters (0: all)")
+    p.add_argument("--primer", help="opening bars of the tune body, in ABC")
+    p.add_argument("--title", help="tune title (default: sampled)")
+    p.add_argument("--meter", help="meter, e.g. 6/8 (default: sampled)")
+    p.add_argument("--unit", help="unit note length, e.g. 1/8 (default: sampled)")
+    p.add_argument("--key", help="key, e.g. D or Ador (default: sampled)")
+    p.add_argument("--rhythm", help="tune type, e.g. jig, reel, hornpipe")
+    p.add_argument("--seconds", type=float, default=40.0, help="target length in seconds, repeats included")
+    p.add_argument("--tempo", type=float, help="quarter notes per minute (default: by meter)")
+    p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (0 = piano)")
+    p.add_argument("--soundfont", help="a .sf2 SoundFont (default: the one in pretty_midi)")
+    p.add_argument("--stem", default="tune", help="file name stem for the outputs")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
