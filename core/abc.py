@@ -115,6 +115,9 @@ class Bar:
     closing: str = "|"
     ending: str = ""
     notes: int = 0
+    start: int = 0  # character offsets into the body: content [start, end), bar line [end, close_end)
+    end: int = 0
+    close_end: int = 0
 
 
 @dataclass
@@ -161,7 +164,7 @@ def analyse_body(body: str, meter: str, unit: str) -> BodyAnalysis:
     broken_next = Fraction(1)
     tuplet_left, tuplet_factor = 0, Fraction(1)
     last_len = Fraction(0)
-    text = body.replace("\\\n", " ")
+    text = body.replace("\\\n", "  ")  # same length, so offsets index ``body``
 
     def add(duration: Fraction) -> None:
         nonlocal current, broken_next, tuplet_left, last_len
@@ -176,8 +179,8 @@ def analyse_body(body: str, meter: str, unit: str) -> BodyAnalysis:
     for match in _ELEMENT.finditer(text):
         if match.group("bar") is not None:
             if notes or current:
-                bars.append(Bar(current, text[start : match.start()].strip(),
-                                match.group("bar"), ending, notes))
+                bars.append(Bar(current, text[start : match.start()].strip(), match.group("bar"),
+                                ending, notes, start, match.start(), match.end()))
             ending = match.group("ending") or ""
             current, start, notes = Fraction(0), match.end(), 0
         elif match.group("ending_start") is not None:
@@ -216,7 +219,7 @@ def analyse_body(body: str, meter: str, unit: str) -> BodyAnalysis:
             current += last_len * (factor_prev - 1)
             broken_next = short if sign == ">" else 2 - short
     if notes or current:
-        bars.append(Bar(current, text[start:].strip(), "", ending, notes))
+        bars.append(Bar(current, text[start:].strip(), "", ending, notes, start, len(text), len(text)))
     analysis = BodyAnalysis(bars, bar_len)
     if bar_len is not None:
         analysis.bad = [i for i, bar in enumerate(bars) if not _fits(bars, i, bar_len)]

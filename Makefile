@@ -1,0 +1,34 @@
+# Two commands: `make run` serves the app on http://localhost:8501, `make test` runs the suite.
+# Both set everything up first, idempotently: system packages, .venv, Python packages.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.deps-stamp
+PORT   ?= 8501
+
+.PHONY: run test setup system-deps bench clean-venv
+
+run: setup
+	$(PY) -m streamlit run app.py --server.headless true --server.address localhost --server.port $(PORT)
+
+test: setup
+	$(PY) -m pytest -q
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt constraints.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	@touch $(STAMP)
+
+bench: setup
+	$(PY) benchmarks/generate_speed.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,16 @@
+"""TuneLab: compose folk tunes with neural networks and hear them at once.
+
+Run with `make run` (or `streamlit run app.py`). The pages live in pages/ and only call core.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="TuneLab", page_icon="🎻", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/compose.py", title="Compose", icon="🎼", url_path="compose"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,277 @@
+"""Compose a playable tune: primer -> sampler -> checked and repaired ABC -> Piece -> files.
+
+Header fields a user gives are forced; the others are sampled from the model. The body
+is sampled until the tune, repeats included, lasts the requested seconds (ending at a bar
+line) or the model ends the tune. Bars that break the meter are removed; a tune that is
+mostly broken, or yields no notes, is sampled again, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from core.abc import analyse_body, normalise_meter, parse_fraction
+from core.checkpoint import LoadedModel, find_model, load_checkpoint
+from core.errors import UserError
+from core.piece import Piece, UnplayableABC
+from core.render import render, resolve_soundfont, wav_bytes, write_atomic
+from core.sampling import Sampler, check_temperature
+
+KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
+BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
+DEFAULT_QPM = {"6/8": 180, "9/8": 180, "12/8": 180, "3/8": 150, "C|": 200, "2/2": 200,
+               "C": 150, "4/4": 150, "2/4": 120, "3/4": 110, "3/2": 180}
+SLOW_RHYTHMS = ("air", "slow air", "lament", "march")
+RHYTHM_METER = {"jig": ("6/8", "1/8"), "double jig": ("6/8", "1/8"), "slip jig": ("9/8", "1/8"),
+                "slipjig": ("9/8", "1/8"), "reel": ("C|", "1/8"), "hornpipe": ("C|", "1/8"),
+                "waltz": ("3/4", "1/8"), "slide": ("12/8", "1/8"), "polka": ("2/4", "1/8"), "march": ("2/4", "1/16")}
+"""Meter and unit note length that a tune type implies when the user leaves them to the model."""
+MIN_BARS = 4
+MAX_BODY_CHARS = 4000
+
+
+class _Retry(Exception):
+    """A sampled tune that cannot be made playable; the caller samples again."""
+
+
+@dataclass
+class ComposeSettings:
+    """What a user sets on the Compose page or the ``generate`` command."""
+
+    model: str
+    seed: int = 0
+    temperature: float = 0.8
+    top_k: int = 0
+    title: str | None = None
+    meter: str | None = None
+    unit: str | None = None
+    key: str | None = None
+    rhythm: str | None = None
+    opening: str = ""
+    seconds: float = 40.0
+    tempo: float | None = None  # quarter notes per minute; None: by meter and tune type
+    program: int = 0
+    max_attempts: int = 6
+
+    def validate(self) -> None:
+        """Raise UserError for any setting out of range or malformed."""
+        check_temperature(self.temperature)
+        if not 2 <= self.seconds <= 600:
+            raise UserError(f"Length must be between 2 and 600 seconds, not {self.seconds}.")
+        if self.tempo is not None and not 20 <= self.tempo <= 400:
+            raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {self.tempo}.")
+        if not 0 <= self.program <= 127:
+            raise UserError(f"General MIDI program must be between 0 and 127, not {self.program}.")
+        if self.meter and normalise_meter(self.meter) == "none":
+            raise UserError(f"Meter {self.meter!r} is not an ABC meter such as 6/8, 3/4, C or C|.")
+        if self.unit:
+            parse_fraction(self.unit)
+        if self.key and not KEY_RE.match(self.key.strip()):
+            raise UserError(f"Key {self.key!r} is not an ABC key such as D, Ador, Em or Bb.")
+        if self.opening:
+            implied = RHYTHM_METER.get((self.rhythm or "").strip().lower(), (None, None))
+            check_opening(self.opening, self.meter or implied[0], self.unit or implied[1] or "1/8")
+
+
+def check_opening(opening: str, meter: str | None, unit: str) -> None:
+    """The primer's opening bars must be body music whose complete bars fit the meter (if known)."""
+    if re.search(r"(?m)^[A-Za-z]:", opening) or "\n\n" in opening.strip():
+        raise UserError("The opening bars must be tune body only, without header lines or blank lines.")
+    for a, b in ("[]", "{}", "()"):
+        if opening.count(a) < opening.count(b):
+            raise UserError(f"The opening bars have an unmatched {b!r}.")
+    analysis = analyse_body(opening, normalise_meter(meter) if meter else "none", unit)
+    if not analysis.bars:
+        raise UserError("The opening bars hold no notes.")
+    complete = analysis.bars[:-1] if not opening.rstrip().endswith("|") else analysis.bars
+    bad = [i for i in analysis.bad if i < len(complete)]
+    if bad:
+        bar = analysis.bars[bad[0]]
+        raise UserError(f"Opening bar {bad[0] + 1} ({bar.text!r}) does not fit the meter {meter}.")
+    if re.search(r"[^A-Ga-gzxZy0-9/,'_=^<>|:\[\](){}\-.~ \n!+\"HIJKLMNOPQRSTUVWuv&$*#;?@`]", opening):
+        raise UserError("The opening bars contain characters that are not ABC music.")
+
+
+def default_tempo(meter: str, rhythm: str = "") -> float:
+    """Quarter notes per minute typical for the meter (jigs at 120 dotted quarters, reels at 100 halves)."""
+    qpm = DEFAULT_QPM.get(meter, 120)
+    return qpm * 0.6 if rhythm.strip().lower() in SLOW_RHYTHMS else qpm
+
+
+@lru_cache(maxsize=8)
+def load_model(name: str) -> LoadedModel:
+    """A model by name, loaded once per process."""
+    torch.set_flush_denormal(True)
+    return load_checkpoint(find_model(name))
+
+
+def compose(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Piece:
+    """Sample a playable tune; the same model, seed and settings give the same tune."""
+    settings.validate()
+    loaded = loaded or load_model(settings.model)
+    generator = torch.Generator().manual_seed(settings.seed)
+    reasons = []
+    t0 = time.perf_counter()
+    for attempt in range(1, settings.max_attempts + 1):
+        try:
+            abc, info = _sample_tune(loaded, settings, generator)
+            piece = Piece.from_abc(abc, settings.program, meta={})
+        except (_Retry, UnplayableABC) as exc:
+            reasons.append(str(exc))
+            continue
+        piece.meta = {"model": loaded.card.name, "family": loaded.card.family, "attempts": attempt,
+                      "settings": asdict(settings), "sample_seconds": round(time.perf_counter() - t0, 4), **info}
+        return piece
+    raise UserError(f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
+                    "try a lower temperature or another seed.")
+
+
+def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:
+    sampler = Sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k)
+    vocab = set(loaded.tokenizer.vocab)
+    rhythm = (s.rhythm or "").strip().lower()
+    implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))
+    sampler.feed("X:1\nT:")
+    if s.title:
+        title = s.title.strip()
+        sampler.feed("".join(c for c in title if c in vocab and c != "\n") + "\n")
+    else:
+        title = sampler.sample_line(80).strip() or "Untitled"
+    meter = _field(sampler, "M", s.meter or implied_meter, normalise_meter)
+    if meter == "none":
+        raise _Retry("the sampled meter was not readable")
+    unit = _field(sampler, "L", s.unit or (implied_unit if not s.meter else None), lambda v: v.replace(" ", ""))
+    try:
+        parse_fraction(unit)
+    except UserError:
+        raise _Retry(f"the sampled unit note length {unit!r} was not readable") from None
+    if rhythm:
+        sampler.feed(f"R:{rhythm}\n")
+    if s.key:
+        key = s.key.strip()
+        sampler.feed(f"K:{key}\n")
+    else:
+        line = sampler.sample_line(40) if not rhythm else ""
+        if line.startswith("R:"):
+            rhythm, line = line[2:].strip().lower(), ""
+        if not line.startswith("K:"):
+            sampler.feed("K:")
+            line = "K:" + sampler.sample_line(20)
+        key = line[2:].strip()
+        if not KEY_RE.match(key):
+            raise _Retry(f"the sampled key {key!r} was not readable")
+    qpm = float(s.tempo or default_tempo(meter, rhythm))
+    body = _sample_body(sampler, s, meter, unit, qpm)
+    body = repair_body(body, meter, unit)
+    header = [f"X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
+    header += [f"Q:1/4={qpm:g}", f"K:{key}"]
+    return "\n".join(header) + "\n" + body + "\n", {"qpm": qpm}
+
+
+def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
+    if given:
+        value = normalise(given.strip())
+        sampler.feed(f"{name}:{value}\n")
+        return value
+    sampler.feed(f"{name}:")
+    return normalise(sampler.sample_line(20).strip())
+
+
+def _seconds(body: str, meter: str, unit: str, qpm: float) -> float:
+    whole_notes = analyse_body(body, meter, unit).played_length()
+    return float(whole_notes * 4 * 60 / Fraction(qpm).limit_denominator(1000))
+
+
+def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qpm: float) -> str:
+    body = s.opening.strip()
+    if body:
+        sampler.feed(body)
+    while len(body) < MAX_BODY_CHARS:
+        c = sampler.next_char()
+        if c == "\n" and (body.endswith("\n") or not body):
+            break  # a blank line: the model ended the tune
+        body += c
+        if c == "|" and _seconds(body, meter, unit, qpm) >= s.seconds:
+            break
+    return body.strip()
+
+
+def repair_body(body: str, meter: str, unit: str) -> str:
+    """Drop the bars that break the meter and close the tune with a final bar line.
+
+    Raises _Retry when fewer than 80% of bars fit or fewer than four bars remain.
+    """
+    body = body.rstrip()
+    if body.endswith(("|:", "::")):
+        body = body[:-2].rstrip() + ":|"
+    elif not body.endswith(BAR_LINE_END):
+        body += " |]"
+    elif body.endswith("|") and not body.endswith(("||", ":|")):
+        body += "]"
+    analysis = analyse_body(body, meter, unit)
+    if len(analysis.bars) < MIN_BARS:
+        raise _Retry(f"the tune had only {len(analysis.bars)} bars")
+    if analysis.fit_rate < 0.8:
+        raise _Retry(f"{len(analysis.bad)} of {len(analysis.bars)} bars broke the meter")
+    for i in reversed(analysis.bad):
+        bar = analysis.bars[i]
+        cut_end = bar.close_end if bar.closing == "|" else bar.end
+        body = body[: bar.start] + body[cut_end:]
+    body = re.sub(r"[ \t]{2,}", " ", body).strip()
+    if len(analyse_body(body, meter, unit).bars) < MIN_BARS:
+        raise _Retry("too few bars were left after repair")
+    return body
+
+
+def compose_to_files(settings: ComposeSettings, out_dir: Path, soundfont: str | None = None, stem: str = "tune") -> dict:
+    """Compose, then write ``stem``.abc, .mid and .wav into ``out_dir``; returns a summary.
+
+    If FluidSynth is missing, the ABC and MIDI files are still written before the error.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", stem):
+        raise UserError(f"File stem {stem!r} may only use letters, digits, '.', '_' and '-'.")
+    sf = resolve_soundfont(soundfont)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"Cannot create the output folder {out_dir} ({exc.strerror}).") from None
+    if not _writable(out_dir):
+        raise UserError(f"The output folder {out_dir} is not writable.")
+    timings = {}
+    t = time.perf_counter()
+    loaded = load_model(settings.model)
+    timings["load_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    piece = compose(settings, loaded)
+    timings["compose_s"] = time.perf_counter() - t
+    paths = {"abc": out_dir / f"{stem}.abc", "midi": out_dir / f"{stem}.mid", "wav": out_dir / f"{stem}.wav"}
+    write_atomic(paths["abc"], piece.abc.encode())
+    write_atomic(paths["midi"], piece.midi_bytes())
+    t = time.perf_counter()
+    audio = render(piece.midi, sf)
+    timings["render_s"] = time.perf_counter() - t
+    write_atomic(paths["wav"], wav_bytes(audio))
+    return {
+        "title": piece.title, "model": loaded.card.name, "seed": settings.seed,
+        "temperature": settings.temperature, "duration_s": round(piece.duration, 3),
+        "attempts": piece.meta["attempts"], "files": {k: str(v) for k, v in paths.items()},
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder / f".write-probe-{time.time_ns()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False

@@ -1,0 +1,1 @@
+"""Streamlit pages: widgets and calls into core, nothing else."""

@@ -1,0 +1,32 @@
+"""Home: what TuneLab is, whether audio works here, and the models on offer."""
+
+import shutil
+
+import pandas as pd
+import streamlit as st
+
+from core.checkpoint import list_models
+from core.render import fluidsynth_status
+
+st.title("TuneLab")
+st.write(
+    "Compose folk tunes with neural networks trained on the great tune books "
+    "(O'Neill's *Music of Ireland*, Ryan's *Mammoth Collection*, …) and hear them at once. "
+    "Pick a model on **Compose**, set a seed, a temperature and a length, and press Generate."
+)
+st.page_link("pages/compose.py", label="Go to Compose", icon="🎼")
+
+st.subheader("This machine")
+audio_ok, audio_msg = fluidsynth_status()
+(st.success if audio_ok else st.error)(audio_msg)
+if shutil.which("abc2midi"):
+    st.success("abc2midi ready: ABC becomes MIDI in milliseconds.")
+else:
+    st.warning("abc2midi is not installed: ABC is converted with music21 (slower). Install the abcmidi package.")
+
+st.subheader("Models")
+rows = [card.summary() for card in list_models()]
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+else:
+    st.info("No trained models yet: train one with `python -m core train --preset r1-lstm`.")

@@ -1,0 +1,38 @@
+"""Shared fixtures: an isolated data folder and a tiny model trained once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ["r1-lstm-oneills1850", "r1-gru-oneills1850"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory) -> Path:
+    """Caches and user models go to a temp folder, never into the checkout."""
+    path = tmp_path_factory.mktemp("tunelab-data")
+    os.environ["TUNELAB_DATA_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 33k-parameter LSTM trained for two epochs on 30,000 characters of O'Neill (seconds)."""
+    from core.training import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    train(TrainConfig(preset="tiny-lstm", corpus="oneills1850", epochs=2, max_train_chars=30_000,
+                      out_dir=str(out), checkpoint_every=1, name="tiny-test"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def shipped_lstm():
+    """The shipped R1 LSTM, loaded once."""
+    from core.compose import load_model
+
+    return load_model(SHIPPED[0])
