@@ -144,9 +144,16 @@ def list_models() -> list[ModelCard]:
 
 def find_model(name: str) -> Path:
     """The checkpoint folder of a model by name; raises UserError naming the known ones."""
-    for folder in model_dirs():
+    folders = model_dirs()
+    for folder in folders:
         if folder.name == name:
             return folder
+    for folder in folders:
+        try:
+            if read_card(folder).name == name:
+                return folder
+        except UserError:
+            continue
     path = Path(name)
     if (path / CARD).is_file():
         return path

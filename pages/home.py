@@ -27,6 +27,6 @@ else:
 st.subheader("Models")
 rows = [card.summary() for card in list_models()]
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 else:
     st.info("No trained models yet: train one with `python -m core train --preset r1-lstm`.")

@@ -35,7 +35,7 @@ def test_same_seed_same_result(tmp_path):
     a = train(TrainConfig(**cfg, out_dir=str(tmp_path / "a")))
     b = train(TrainConfig(**cfg, out_dir=str(tmp_path / "b")))
     assert a.card.metrics == b.card.metrics
-    assert load_checkpoint(tmp_path / "a").card.name == "tiny-lstm-oneills1850"
+    assert load_checkpoint(tmp_path / "a").card.name == "a"  # named after its folder
 
 
 @pytest.mark.parametrize("changes,message", [

@@ -1,0 +1,99 @@
+"""Generation with a shipped model: reproducible, well-formed, playable, and honest about errors."""
+
+import pytest
+
+from core.abc import analyse_body, split_tunes
+from core.compose import ComposeSettings, compose, repair_body, _Retry
+from core.errors import UserError
+from tests.conftest import SHIPPED
+
+MODEL = SHIPPED[0]
+
+
+def _compose(shipped_lstm, **kw):
+    return compose(ComposeSettings(MODEL, **{"seconds": 20, **kw}), shipped_lstm)
+
+
+def test_same_seed_same_tune_other_seed_other_tune(shipped_lstm):
+    a = _compose(shipped_lstm, seed=7)
+    b = _compose(shipped_lstm, seed=7)
+    c = _compose(shipped_lstm, seed=8)
+    assert a.abc == b.abc and a.midi_bytes() == b.midi_bytes()
+    assert a.abc != c.abc
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_tune_is_well_formed_and_playable(shipped_lstm, seed):
+    piece = _compose(shipped_lstm, seed=seed, temperature=1.0)
+    tune = split_tunes(piece.abc)[0]  # parses as one ABC tune with a K: field
+    analysis = analyse_body(tune.body, tune.meter, tune.unit)
+    assert analysis.bad == []  # every bar fits the meter (or the tune was repaired)
+    assert len(analysis.bars) >= 4
+    assert tune.body.rstrip().endswith(("|]", "||", ":|"))
+    assert piece.n_notes > 8 and piece.duration > 5
+
+
+def test_given_header_fields_and_opening_are_used(shipped_lstm):
+    piece = _compose(shipped_lstm, seed=3, title="Seisiún Test", meter="6/8", key="Ador",
+                     rhythm="jig", opening="|:A2B c2d|")
+    lines = piece.abc.splitlines()
+    assert lines[:4] == ["X:1", "T:Seisiún Test", "M:6/8", "L:1/8"]
+    assert "R:jig" in lines and "K:Ador" in lines
+    body = piece.abc.split("K:Ador\n", 1)[1]
+    assert body.startswith("|:A2B c2d|")
+
+
+def test_tune_type_implies_meter_and_tempo_sets_q(shipped_lstm):
+    piece = _compose(shipped_lstm, seed=4, rhythm="reel", tempo=180)
+    assert "M:C|" in piece.abc.splitlines() and "Q:1/4=180" in piece.abc.splitlines()
+
+
+def test_length_follows_the_seconds_asked_for(shipped_lstm):
+    short = _compose(shipped_lstm, seed=5, seconds=15, meter="6/8")
+    long = _compose(shipped_lstm, seed=5, seconds=45, meter="6/8")
+    assert short.duration < long.duration
+    assert long.duration <= 45 + 6  # stops at the first bar line past the target
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"temperature": 0}, "Temperature"),
+    ({"temperature": 3.5}, "Temperature"),
+    ({"meter": "7/0"}, "Meter"),
+    ({"key": "Q#"}, "Key"),
+    ({"unit": "eighth"}, "Unit note length"),
+    ({"opening": "X:1\nabc|"}, "header lines"),
+    ({"opening": "A2B c2d e2f|", "meter": "6/8"}, "does not fit"),
+    ({"opening": "[ABc", "meter": "6/8"}, "unmatched"),
+    ({"seconds": 0.5}, "Length"),
+    ({"program": 200}, "program"),
+])
+def test_bad_settings_are_user_errors(shipped_lstm, kw, message):
+    with pytest.raises(UserError, match=message):
+        _compose(shipped_lstm, **kw)
+
+
+def test_unknown_model_names_the_known_ones():
+    with pytest.raises(UserError, match=MODEL):
+        compose(ComposeSettings("no-such-model"))
+
+
+def test_repair_drops_broken_bars_and_closes_the_tune():
+    body = "dfa afd|B2B BAF B|dfa afd|e3 e2d|dfa afd|B2B BAF|"
+    fixed = repair_body(body, "6/8", "1/8")
+    assert "BAF B|" not in fixed and fixed.endswith("|]")
+    assert analyse_body(fixed, "6/8", "1/8").bad == []
+    with pytest.raises(_Retry):
+        repair_body("abc|abcdefgabc|abcdefgab|", "6/8", "1/8")
+
+
+def test_without_fluidsynth_abc_and_midi_are_still_written(tmp_path, monkeypatch):
+    import core.compose as compose_mod
+    from core.render import INSTALL_HINT
+
+    def no_fluidsynth(*args, **kwargs):
+        raise UserError(INSTALL_HINT)
+
+    monkeypatch.setattr(compose_mod, "render", no_fluidsynth)
+    with pytest.raises(UserError, match="libfluidsynth3"):
+        compose_mod.compose_to_files(ComposeSettings(MODEL, seed=1, seconds=10), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tune.abc", "tune.mid"]

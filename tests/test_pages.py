@@ -1,0 +1,80 @@
+"""The pages through Streamlit's AppTest: Home's status, Compose from model pick to audio."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, SHIPPED
+
+TIMEOUT = 120  # importing torch alone takes ~2 s here; AppTest's default is 3 s
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _compose_page() -> AppTest:
+    at = _app()
+    at.switch_page("pages/compose.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_home_shows_audio_status_and_the_models():
+    at = _app()
+    assert any("FluidSynth ready" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert set(SHIPPED) <= set(table["name"])
+
+
+def test_compose_generates_a_tune_with_audio_notation_and_downloads():
+    at = _compose_page()
+    assert set(SHIPPED) <= set(at.selectbox(key="model").options)
+    at.selectbox(key="model").set_value(SHIPPED[1])
+    at.selectbox(key="tune_type").set_value("jig")
+    at.slider(key="seconds").set_value(20)
+    at.number_input(key="seed").set_value(11)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    audio = at.get("audio")
+    assert len(audio) == 1 and audio[0].proto.url.endswith(".wav")
+    abc = at.code[0].value
+    assert "M:6/8" in abc and "R:jig" in abc
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download ABC", "Download MIDI", "Download WAV"]
+    assert len(at.get("imgs")) >= 1  # the engraved sheet music
+
+    # a second tune joins the visit's history, the first stays listed below it
+    at.number_input(key="seed").set_value(12)
+    at.button[0].click().run()
+    assert len(at.session_state["history"]) == 2
+    assert len(at.get("audio")) == 2
+
+
+def test_compose_shows_a_clear_error_and_keeps_working():
+    at = _compose_page()
+    at.selectbox(key="model").set_value(SHIPPED[0])
+    at.selectbox(key="meter").set_value("6/8")
+    at.text_area(key="opening").set_value("A2B c2d e2f|")  # 9 eighths in a 6/8 bar
+    at.button[0].click().run()
+    assert not at.exception
+    assert "does not fit the meter" in at.error[0].value
+    at.text_area(key="opening").set_value("")
+    at.slider(key="seconds").set_value(15)
+    at.button[0].click().run()
+    assert not at.error and len(at.get("audio")) == 1
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/compose.py"])
+def test_pages_run_without_models(page, tmp_path, monkeypatch):
+    import core.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "SHIPPED_MODELS", tmp_path / "none")
+    monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert any("No trained models yet" in i.value for i in at.info)
