@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 
 from core.checkpoint import ModelCard, hardware, save_checkpoint
-from core.corpus import load_corpus
+from core.corpus import Corpus, load_corpus
 from core.errors import UserError
 from core.models import build_model, config_dict, count_parameters
 from core.models.char_rnn import detach_state
@@ -177,8 +178,32 @@ def output_folder(cfg: TrainConfig) -> Path:
     return Path(cfg.out_dir) if cfg.out_dir else user_models_dir() / cfg.name
 
 
+@dataclass
+class _Data:
+    corpus: Corpus
+    texts: dict[str, str]
+    tokenizer: CharTokenizer
+    ids: dict[str, torch.Tensor]
+
+
+def _prepare_data(cfg: TrainConfig) -> _Data:
+    corpus = load_corpus(cfg.corpus)
+    texts = {part: corpus.text(part) for part in ("train", "valid", "test")}
+    tokenizer = CharTokenizer.from_text("".join(texts.values()))
+    if cfg.max_train_chars:
+        texts["train"] = texts["train"][: cfg.max_train_chars]
+    ids = {part: torch.tensor(tokenizer.encode(t), dtype=torch.long) for part, t in texts.items()}
+    if len(ids["train"]) < cfg.seq_len * 2:
+        raise UserError(f"Corpus {cfg.corpus} is too small to train on ({len(ids['train'])} characters).")
+    return _Data(corpus, texts, tokenizer, ids)
+
+
 def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResult:
-    """Train a model from a preset on a corpus; writes the best-by-validation checkpoint."""
+    """Train a model from a preset on a corpus; writes the best-by-validation checkpoint.
+
+    Every epoch appends a row to ``log.csv``; every ``checkpoint_every`` epochs a snapshot is
+    kept in the hidden ``.NAME-log`` folder beside the checkpoint.
+    """
     cfg = config.resolved()
     callbacks = callbacks or Callbacks()
     folder = output_folder(cfg)
@@ -188,32 +213,51 @@ def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResul
     set_seed(cfg.seed)
     # Denormal floats in RNN gradients slow CPU arithmetic; flushing them costs no accuracy that matters.
     torch.set_flush_denormal(True)
-    corpus = load_corpus(cfg.corpus)
-    texts = {part: corpus.text(part) for part in ("train", "valid", "test")}
-    tokenizer = CharTokenizer.from_text("".join(texts.values()))
-    if cfg.max_train_chars:
-        texts["train"] = texts["train"][: cfg.max_train_chars]
-    ids = {part: torch.tensor(tokenizer.encode(t), dtype=torch.long) for part, t in texts.items()}
-    if len(ids["train"]) < cfg.seq_len * 2:
-        raise UserError(f"Corpus {cfg.corpus} is too small to train on ({len(ids['train'])} characters).")
+    data = _prepare_data(cfg)
     preset = PRESETS[cfg.preset]
-    model = build_model(preset.family, {**preset.model, "vocab_size": tokenizer.vocab_size}).to(device)
+    model = build_model(preset.family, {**preset.model, "vocab_size": data.tokenizer.vocab_size}).to(device)
     optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr)
 
-    x, y = streams(ids["train"], cfg.batch_size)
     log_dir = folder.parent / f".{folder.name}-log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / "log.csv"
+    started = time.perf_counter()
+    history, best_epoch = _run_epochs(model, optimizer, data, cfg, device, callbacks, log_dir)
+    wall = time.perf_counter() - started
+    test_loss, test_acc = evaluate(model, data.ids["test"])
+    card = ModelCard(
+        name=cfg.name,
+        family=preset.family,
+        preset=cfg.preset,
+        model=config_dict(model),
+        tokenizer=data.tokenizer.to_dict(),
+        corpus={"name": data.corpus.name, "source": cfg.corpus, "fingerprint": data.corpus.fingerprint(),
+                "tunes": {p: len(data.corpus.split(p)) for p in ("train", "valid", "test")},
+                "characters": {p: len(t) for p, t in data.texts.items()}},
+        training={**{k: v for k, v in asdict(cfg).items() if k not in ("command", "out_dir")},
+                  "epochs_run": len(history), "best_epoch": best_epoch, "wall_time_s": round(wall, 1),
+                  "hardware": hardware(), "device": str(device), "command": cfg.command},
+        metrics=_metrics(history[best_epoch - 1], test_loss, test_acc),
+        parameters=count_parameters(model),
+        description=preset.description,
+    )
+    model.cpu()
+    save_checkpoint(folder, model, card, {"log.csv": log_dir / "log.csv"})
+    return TrainResult(folder, card, history)
+
+
+def _run_epochs(model, optimizer, data: _Data, cfg: TrainConfig, device, callbacks: Callbacks,
+                log_dir: Path) -> tuple[list[EpochStats], int]:
+    """Train epoch by epoch; leaves the best-by-validation weights in ``model``."""
+    x, y = streams(data.ids["train"], cfg.batch_size)
     history: list[EpochStats] = []
     best_loss, best_state, best_epoch = float("inf"), None, 0
-    started = time.perf_counter()
-    with log_path.open("w", newline="") as fh:
+    with (log_dir / "log.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["epoch", "train_loss", "train_accuracy", "valid_loss", "valid_bpc", "valid_accuracy", "seconds"])
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.perf_counter()
             train_loss, train_acc = _train_epoch(model, optimizer, x, y, cfg, device, callbacks)
-            valid_loss, valid_acc = evaluate(model, ids["valid"])
+            valid_loss, valid_acc = evaluate(model, data.ids["valid"])
             stats = EpochStats(epoch, cfg.epochs, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - t0)
             if valid_loss < best_loss or best_state is None:
                 best_loss, best_epoch, stats.best = valid_loss, epoch, True
@@ -225,34 +269,12 @@ def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResul
             if callbacks.on_epoch:
                 callbacks.on_epoch(stats)
             if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
-                snap = log_dir / f"epoch-{epoch:03d}.safetensors"
-                from safetensors.torch import save_file
-
-                save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(snap))
+                weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+                save_file(weights, str(log_dir / f"epoch-{epoch:03d}.safetensors"))
             if callbacks.should_stop and callbacks.should_stop():
                 break
-    wall = time.perf_counter() - started
     model.load_state_dict(best_state)
-    test_loss, test_acc = evaluate(model, ids["test"])
-    card = ModelCard(
-        name=cfg.name,
-        family=preset.family,
-        preset=cfg.preset,
-        model=config_dict(model),
-        tokenizer=tokenizer.to_dict(),
-        corpus={"name": corpus.name, "source": cfg.corpus, "fingerprint": corpus.fingerprint(),
-                "tunes": {p: len(corpus.split(p)) for p in ("train", "valid", "test")},
-                "characters": {p: len(t) for p, t in texts.items()}},
-        training={**{k: v for k, v in asdict(cfg).items() if k not in ("command", "out_dir")},
-                  "epochs_run": len(history), "best_epoch": best_epoch, "wall_time_s": round(wall, 1),
-                  "hardware": hardware(), "device": str(device), "command": cfg.command},
-        metrics=_metrics(history[best_epoch - 1], test_loss, test_acc),
-        parameters=count_parameters(model),
-        description=preset.description,
-    )
-    model.cpu()
-    save_checkpoint(folder, model, card, {"log.csv": log_path})
-    return TrainResult(folder, card, history)
+    return history, best_epoch
 
 
 def _metrics(best: EpochStats, test_loss: float, test_acc: float) -> dict:
