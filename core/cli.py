@@ -78,12 +78,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from core.compose import ComposeSettings, compose_to_files
+    from core.compose import ComposeSettings, compose_to_files, split_primer
 
+    fields, opening = split_primer(args.primer or "")
+    given = {"title": args.title, "meter": args.meter, "unit": args.unit, "key": args.key, "rhythm": args.rhythm}
     settings = ComposeSettings(
         model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k,
-        title=args.title, meter=args.meter, unit=args.unit, key=args.key, rhythm=args.rhythm,
-        opening=args.primer or "", seconds=args.seconds, tempo=args.tempo, program=args.program,
+        opening=opening, seconds=args.seconds, tempo=args.tempo, program=args.program,
+        **{name: value if value is not None else fields.get(name) for name, value in given.items()},
     )
     summary = compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)
     print(json.dumps(summary))
@@ -126,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same tune")
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature, in (0, 3]")
     p.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest characters (0: all)")
-    p.add_argument("--primer", help="opening bars of the tune body, in ABC")
+    p.add_argument("--primer", help="ABC primer: header fields (T, M, L, R, K lines) and/or opening bars")
     p.add_argument("--title", help="tune title (default: sampled)")
     p.add_argument("--meter", help="meter, e.g. 6/8 (default: sampled)")
     p.add_argument("--unit", help="unit note length, e.g. 1/8 (default: sampled)")

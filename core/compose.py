@@ -80,6 +80,30 @@ class ComposeSettings:
             check_opening(self.opening, self.meter or implied[0], self.unit or implied[1] or "1/8")
 
 
+PRIMER_FIELDS = {"T": "title", "M": "meter", "L": "unit", "R": "rhythm", "K": "key"}
+
+
+def split_primer(primer: str) -> tuple[dict[str, str], str]:
+    """Split an ABC primer into header settings and opening bars.
+
+    ``"M:6/8\nK:D\n|:A2B c2d|"`` -> ``({"meter": "6/8", "key": "D"}, "|:A2B c2d|")``. ``X:`` is
+    ignored; other header fields are an error, since the models never saw them.
+    """
+    fields: dict[str, str] = {}
+    body: list[str] = []
+    for line in primer.strip().splitlines():
+        match = re.match(r"^([A-Za-z]):(.*)$", line.strip())
+        if match and not body:
+            name, value = match.group(1), match.group(2).strip()
+            if name in PRIMER_FIELDS:
+                fields[PRIMER_FIELDS[name]] = value
+            elif name != "X":
+                raise UserError(f"The primer's {name}: field is not supported; use T, M, L, R and K.")
+        else:
+            body.append(line)
+    return fields, "\n".join(body).strip()
+
+
 def check_opening(opening: str, meter: str | None, unit: str) -> None:
     """The primer's opening bars must be body music whose complete bars fit the meter (if known)."""
     if re.search(r"(?m)^[A-Za-z]:", opening) or "\n\n" in opening.strip():

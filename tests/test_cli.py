@@ -46,7 +46,9 @@ def test_corpus_list_and_stats():
 @pytest.mark.parametrize("args,message", [
     (["generate", "--model", "nope", "--out", "{out}"], "Unknown model"),
     (["generate", "--model", SHIPPED[0], "--temperature", "0", "--out", "{out}"], "Temperature"),
-    (["generate", "--model", SHIPPED[0], "--primer", "X:2 nonsense", "--out", "{out}"], "opening bars"),
+    (["generate", "--model", SHIPPED[0], "--primer", "M:6/8\nK:D\nA2B c2d e2f|", "--out", "{out}"], "does not fit"),
+    (["generate", "--model", SHIPPED[0], "--primer", "M:6/8\nK:Q#", "--out", "{out}"], "not an ABC key"),
+    (["generate", "--model", SHIPPED[0], "--primer", "W:words", "--out", "{out}"], "not supported"),
     (["generate", "--model", SHIPPED[0], "--soundfont", "/no/such.sf2", "--out", "{out}"], "SoundFont"),
     (["generate", "--model", SHIPPED[0], "--out", "{file}/sub"], "output folder"),
     (["corpus", "stats", "/no/such/tunes.abc"], "Unknown corpus"),

@@ -3,7 +3,7 @@
 import pytest
 
 from core.abc import analyse_body, split_tunes
-from core.compose import ComposeSettings, compose, repair_body, _Retry
+from core.compose import ComposeSettings, _Retry, compose, repair_body, split_primer
 from core.errors import UserError
 from tests.conftest import SHIPPED
 
@@ -75,6 +75,15 @@ def test_bad_settings_are_user_errors(shipped_lstm, kw, message):
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(UserError, match=MODEL):
         compose(ComposeSettings("no-such-model"))
+
+
+def test_primer_with_header_and_bars_is_split():
+    fields, opening = split_primer("X:1\nT:My Jig\nM:6/8\nK:Ador\n|:A2B c2d|\ne2f g2e|")
+    assert fields == {"title": "My Jig", "meter": "6/8", "key": "Ador"}
+    assert opening == "|:A2B c2d|\ne2f g2e|"
+    assert split_primer("A2B c2d|") == ({}, "A2B c2d|")
+    with pytest.raises(UserError, match="not supported"):
+        split_primer("Q:1/4=120\nabc|")
 
 
 def test_repair_drops_broken_bars_and_closes_the_tune():
