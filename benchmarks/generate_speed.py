@@ -58,15 +58,29 @@ def main() -> None:
         wav = wav_bytes(render(piece.midi))
         t2 = time.perf_counter()
         chars = len(piece.abc)
-        rows.append({"seed": seed, "music_s": piece.duration, "chars": chars, "attempts": piece.meta["attempts"],
-                     "compose_s": t1 - t0, "render_s": t2 - t1, "total_s": t2 - t0, "wav_bytes": len(wav)})
-        print(f"seed {seed:2d}: {piece.duration:5.1f} s of music, {chars:4d} chars, "
-              f"{piece.meta['attempts']} attempt(s), compose {t1 - t0:.3f} s + render {t2 - t1:.3f} s")
+        rows.append(
+            {
+                "seed": seed,
+                "music_s": piece.duration,
+                "chars": chars,
+                "attempts": piece.meta["attempts"],
+                "compose_s": t1 - t0,
+                "render_s": t2 - t1,
+                "total_s": t2 - t0,
+                "wav_bytes": len(wav),
+            }
+        )
+        print(
+            f"seed {seed:2d}: {piece.duration:5.1f} s of music, {chars:4d} chars, "
+            f"{piece.meta['attempts']} attempt(s), compose {t1 - t0:.3f} s + render {t2 - t1:.3f} s"
+        )
 
     med = statistics.median(r["total_s"] for r in rows)
     music = statistics.median(r["music_s"] for r in rows)
     summary = {
-        "model": args.model, "runs": args.runs, "model_load_s": round(load_s, 3),
+        "model": args.model,
+        "runs": args.runs,
+        "model_load_s": round(load_s, 3),
         "median_total_s": round(med, 3),
         "p90_total_s": round(sorted(r["total_s"] for r in rows)[int(0.9 * (len(rows) - 1))], 3),
         "median_compose_s": round(statistics.median(r["compose_s"] for r in rows), 3),
@@ -74,7 +88,8 @@ def main() -> None:
         "median_music_s": round(music, 1),
         "ms_per_char": round(1000 * sum(r["compose_s"] for r in rows) / sum(r["chars"] for r in rows), 3),
         "speedup_vs_report": round(10.0 / med, 1),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "torch_threads": torch.get_num_threads(),
     }
     print(json.dumps(summary))
 

@@ -102,7 +102,7 @@ def _length(text: str) -> Fraction:
         return Fraction(numerator)
     slashes = 1 + len(rest) - len(rest.lstrip("/"))
     denom_text = rest.lstrip("/")
-    denominator = int(denom_text) if denom_text else 2 ** slashes
+    denominator = int(denom_text) if denom_text else 2**slashes
     return Fraction(numerator, denominator) if denominator else Fraction(numerator)
 
 
@@ -159,7 +159,7 @@ def analyse_body(body: str, meter: str, unit: str) -> BodyAnalysis:
     unit_len = parse_fraction(unit)
     bar_len = meter_length(meter)
     bars: list[Bar] = []
-    current, start, pos = Fraction(0), 0, 0
+    current, start = Fraction(0), 0
     notes, ending = 0, ""
     broken_next = Fraction(1)
     tuplet_left, tuplet_factor = 0, Fraction(1)
@@ -179,8 +179,18 @@ def analyse_body(body: str, meter: str, unit: str) -> BodyAnalysis:
     for match in _ELEMENT.finditer(text):
         if match.group("bar") is not None:
             if notes or current:
-                bars.append(Bar(current, text[start : match.start()].strip(), match.group("bar"),
-                                ending, notes, start, match.start(), match.end()))
+                bars.append(
+                    Bar(
+                        current,
+                        text[start : match.start()].strip(),
+                        match.group("bar"),
+                        ending,
+                        notes,
+                        start,
+                        match.start(),
+                        match.end(),
+                    )
+                )
             ending = match.group("ending") or ""
             current, start, notes = Fraction(0), match.end(), 0
         elif match.group("ending_start") is not None:
@@ -214,7 +224,7 @@ def analyse_body(body: str, meter: str, unit: str) -> BodyAnalysis:
             notes += 1
         elif match.group("broken") is not None:
             sign, n = match.group("broken")[0], len(match.group("broken"))
-            short = Fraction(1, 2 ** n)
+            short = Fraction(1, 2**n)
             factor_prev = 2 - short if sign == ">" else short
             current += last_len * (factor_prev - 1)
             broken_next = short if sign == ">" else 2 - short

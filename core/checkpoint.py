@@ -69,7 +69,9 @@ class LoadedModel:
     path: Path
 
 
-def save_checkpoint(folder: Path, model: nn.Module, card: ModelCard, extra_files: dict[str, Path] | None = None) -> Path:
+def save_checkpoint(
+    folder: Path, model: nn.Module, card: ModelCard, extra_files: dict[str, Path] | None = None
+) -> Path:
     """Write weights and card into ``folder`` atomically (a temp folder renamed into place)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

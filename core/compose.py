@@ -26,12 +26,32 @@ from core.sampling import Sampler, check_temperature
 
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
 BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
-DEFAULT_QPM = {"6/8": 180, "9/8": 180, "12/8": 180, "3/8": 150, "C|": 200, "2/2": 200,
-               "C": 150, "4/4": 150, "2/4": 120, "3/4": 110, "3/2": 180}
+DEFAULT_QPM = {
+    "6/8": 180,
+    "9/8": 180,
+    "12/8": 180,
+    "3/8": 150,
+    "C|": 200,
+    "2/2": 200,
+    "C": 150,
+    "4/4": 150,
+    "2/4": 120,
+    "3/4": 110,
+    "3/2": 180,
+}
 SLOW_RHYTHMS = ("air", "slow air", "lament", "march")
-RHYTHM_METER = {"jig": ("6/8", "1/8"), "double jig": ("6/8", "1/8"), "slip jig": ("9/8", "1/8"),
-                "slipjig": ("9/8", "1/8"), "reel": ("C|", "1/8"), "hornpipe": ("C|", "1/8"),
-                "waltz": ("3/4", "1/8"), "slide": ("12/8", "1/8"), "polka": ("2/4", "1/8"), "march": ("2/4", "1/16")}
+RHYTHM_METER = {
+    "jig": ("6/8", "1/8"),
+    "double jig": ("6/8", "1/8"),
+    "slip jig": ("9/8", "1/8"),
+    "slipjig": ("9/8", "1/8"),
+    "reel": ("C|", "1/8"),
+    "hornpipe": ("C|", "1/8"),
+    "waltz": ("3/4", "1/8"),
+    "slide": ("12/8", "1/8"),
+    "polka": ("2/4", "1/8"),
+    "march": ("2/4", "1/16"),
+}
 """Meter and unit note length that a tune type implies when the user leaves them to the model."""
 MIN_BARS = 4
 MAX_BODY_CHARS = 4000
@@ -150,11 +170,19 @@ def compose(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Pie
         except (_Retry, UnplayableABC) as exc:
             reasons.append(str(exc))
             continue
-        piece.meta = {"model": loaded.card.name, "family": loaded.card.family, "attempts": attempt,
-                      "settings": asdict(settings), "sample_seconds": round(time.perf_counter() - t0, 4), **info}
+        piece.meta = {
+            "model": loaded.card.name,
+            "family": loaded.card.family,
+            "attempts": attempt,
+            "settings": asdict(settings),
+            "sample_seconds": round(time.perf_counter() - t0, 4),
+            **info,
+        }
         return piece
-    raise UserError(f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
-                    "try a lower temperature or another seed.")
+    raise UserError(
+        f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
+        "try a lower temperature or another seed."
+    )
 
 
 def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:
@@ -194,7 +222,7 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
     qpm = float(s.tempo or default_tempo(meter, rhythm))
     body = _sample_body(sampler, s, meter, unit, qpm)
     body = repair_body(body, meter, unit)
-    header = [f"X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
+    header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
     header += [f"Q:1/4={qpm:g}", f"K:{key}"]
     return "\n".join(header) + "\n" + body + "\n", {"qpm": qpm}
 
@@ -254,7 +282,9 @@ def repair_body(body: str, meter: str, unit: str) -> str:
     return body
 
 
-def compose_to_files(settings: ComposeSettings, out_dir: Path, soundfont: str | None = None, stem: str = "tune") -> dict:
+def compose_to_files(
+    settings: ComposeSettings, out_dir: Path, soundfont: str | None = None, stem: str = "tune"
+) -> dict:
     """Compose, then write ``stem``.abc, .mid and .wav into ``out_dir``; returns a summary.
 
     If FluidSynth is missing, the ABC and MIDI files are still written before the error.
@@ -284,9 +314,13 @@ def compose_to_files(settings: ComposeSettings, out_dir: Path, soundfont: str | 
     timings["render_s"] = time.perf_counter() - t
     write_atomic(paths["wav"], wav_bytes(audio))
     return {
-        "title": piece.title, "model": loaded.card.name, "seed": settings.seed,
-        "temperature": settings.temperature, "duration_s": round(piece.duration, 3),
-        "attempts": piece.meta["attempts"], "files": {k: str(v) for k, v in paths.items()},
+        "title": piece.title,
+        "model": loaded.card.name,
+        "seed": settings.seed,
+        "temperature": settings.temperature,
+        "duration_s": round(piece.duration, 3),
+        "attempts": piece.meta["attempts"],
+        "files": {k: str(v) for k, v in paths.items()},
         "timings": {k: round(v, 4) for k, v in timings.items()},
     }
 

@@ -44,7 +44,7 @@ class Corpus:
         """The tunes of one split: ``"train"``, ``"valid"`` or ``"test"``."""
         if part not in SPLITS:
             raise UserError(f"Unknown split {part!r}; choose one of {', '.join(SPLITS)}.")
-        return [t for t, s in zip(self.tunes, self.splits) if s == part]
+        return [t for t, s in zip(self.tunes, self.splits, strict=True) if s == part]
 
     def text(self, part: str) -> str:
         """The canonical ABC text of one split, tunes separated by a blank line."""

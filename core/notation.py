@@ -29,8 +29,17 @@ def abc_to_svg(abc: str, width: int = 2100, scale: int = 40) -> list[str]:
     """
     with _VEROVIO_LOCK:
         tk = _toolkit()
-        tk.setOptions({"inputFrom": "abc", "pageWidth": width, "adjustPageHeight": True, "scale": scale,
-                       "header": "none", "footer": "none", "breaks": "auto"})
+        tk.setOptions(
+            {
+                "inputFrom": "abc",
+                "pageWidth": width,
+                "adjustPageHeight": True,
+                "scale": scale,
+                "header": "none",
+                "footer": "none",
+                "breaks": "auto",
+            }
+        )
         try:
             if not tk.loadData(abc):
                 return []
@@ -55,8 +64,14 @@ def piano_roll_png(midi: pretty_midi.PrettyMIDI, fs: int = 20, title: str = "") 
     active = np.flatnonzero(roll.any(axis=1))
     lo, hi = (int(active.min()) - 2, int(active.max()) + 3) if active.size else (48, 84)
     fig, ax = plt.subplots(figsize=(10, 3), dpi=100)
-    ax.imshow(roll[lo:hi] > 0, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
-              extent=(0, roll.shape[1] / fs, lo, hi))
+    ax.imshow(
+        roll[lo:hi] > 0,
+        aspect="auto",
+        origin="lower",
+        cmap="Greys",
+        interpolation="nearest",
+        extent=(0, roll.shape[1] / fs, lo, hi),
+    )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("MIDI pitch")
     if title:

@@ -46,7 +46,7 @@ class Piece:
         return buf.getvalue()
 
     @classmethod
-    def from_abc(cls, abc: str, program: int = 0, meta: dict | None = None) -> "Piece":
+    def from_abc(cls, abc: str, program: int = 0, meta: dict | None = None) -> Piece:
         """Convert one ABC tune; every melodic track is set to General MIDI ``program``."""
         midi = abc_to_midi(abc)
         set_program(midi, program)
@@ -75,8 +75,9 @@ def _abc2midi(abc: str) -> pretty_midi.PrettyMIDI:
     with tempfile.TemporaryDirectory(prefix="abc2midi-") as tmp:
         src, out = Path(tmp) / "tune.abc", Path(tmp) / "tune.mid"
         src.write_text(abc, encoding="utf-8")
-        proc = subprocess.run(["abc2midi", str(src), "-o", str(out), "-quiet"],
-                              capture_output=True, text=True, timeout=30, check=False)
+        proc = subprocess.run(
+            ["abc2midi", str(src), "-o", str(out), "-quiet"], capture_output=True, text=True, timeout=30, check=False
+        )
         if not out.is_file():
             errors = [line for line in proc.stdout.splitlines() if "rror" in line]
             raise UnplayableABC(f"abc2midi could not convert the tune ({(errors or ['no output'])[0].strip()}).")

@@ -26,9 +26,19 @@ PEAK = 10 ** (-1 / 20)  # -1 dBFS
 TAIL_SECONDS = 1.0
 _LOCK = threading.Lock()
 GM_INSTRUMENTS = {
-    "Acoustic grand piano": 0, "Harpsichord": 6, "Accordion": 21, "Acoustic guitar (nylon)": 24,
-    "Violin (fiddle)": 40, "Cello": 42, "Harp": 46, "Flute": 73, "Recorder": 74, "Pan flute": 75,
-    "Whistle": 78, "Bagpipe": 109, "Fiddle": 110,
+    "Acoustic grand piano": 0,
+    "Harpsichord": 6,
+    "Accordion": 21,
+    "Acoustic guitar (nylon)": 24,
+    "Violin (fiddle)": 40,
+    "Cello": 42,
+    "Harp": 46,
+    "Flute": 73,
+    "Recorder": 74,
+    "Pan flute": 75,
+    "Whistle": 78,
+    "Bagpipe": 109,
+    "Fiddle": 110,
 }
 """A few General MIDI programs that suit folk tunes (the name a page shows -> program 0-127)."""
 INSTALL_HINT = (
@@ -105,7 +115,9 @@ def _events(midi: pretty_midi.PrettyMIDI, sample_rate: int) -> tuple[list[tuple]
     return events, programs
 
 
-def render(midi: pretty_midi.PrettyMIDI, soundfont: str | Path | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def render(
+    midi: pretty_midi.PrettyMIDI, soundfont: str | Path | None = None, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """Render MIDI to stereo float32 audio of ``end_time + 1 s`` (release tail), peak at -1 dBFS."""
     sf = resolve_soundfont(soundfont)
     events, programs = _events(midi, sample_rate)

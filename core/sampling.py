@@ -24,8 +24,14 @@ def check_temperature(temperature: float) -> float:
 class Sampler:
     """Feeds forced text and draws characters one at a time from a step-wise model."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, generator: torch.Generator,
-                 temperature: float = 1.0, top_k: int = 0):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Tokenizer,
+        generator: torch.Generator,
+        temperature: float = 1.0,
+        top_k: int = 0,
+    ):
         self.model, self.tokenizer, self.generator = model, tokenizer, generator
         self.temperature = check_temperature(temperature)
         if top_k < 0:

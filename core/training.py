@@ -29,7 +29,12 @@ from core.paths import SHIPPED_MODELS, user_models_dir
 from core.presets import PRESETS
 from core.tokenizers import CharTokenizer
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamax": torch.optim.Adamax,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
 LN2 = math.log(2)
 
 
@@ -53,7 +58,7 @@ class TrainConfig:
     max_train_chars: int | None = None
     command: str = ""
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """A copy with the preset's defaults filled in, validated."""
         if self.preset not in PRESETS:
             raise UserError(f"Unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}.")
@@ -132,7 +137,9 @@ def streams(ids: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Ten
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 256) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 256
+) -> tuple[float, float]:
     """Mean cross-entropy (nats per token) and accuracy of next-token prediction over ``ids``."""
     if len(ids) < 3:
         return float("nan"), float("nan")
@@ -230,12 +237,22 @@ def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResul
         preset=cfg.preset,
         model=config_dict(model),
         tokenizer=data.tokenizer.to_dict(),
-        corpus={"name": data.corpus.name, "source": cfg.corpus, "fingerprint": data.corpus.fingerprint(),
-                "tunes": {p: len(data.corpus.split(p)) for p in ("train", "valid", "test")},
-                "characters": {p: len(t) for p, t in data.texts.items()}},
-        training={**{k: v for k, v in asdict(cfg).items() if k not in ("command", "out_dir")},
-                  "epochs_run": len(history), "best_epoch": best_epoch, "wall_time_s": round(wall, 1),
-                  "hardware": hardware(), "device": str(device), "command": cfg.command},
+        corpus={
+            "name": data.corpus.name,
+            "source": cfg.corpus,
+            "fingerprint": data.corpus.fingerprint(),
+            "tunes": {p: len(data.corpus.split(p)) for p in ("train", "valid", "test")},
+            "characters": {p: len(t) for p, t in data.texts.items()},
+        },
+        training={
+            **{k: v for k, v in asdict(cfg).items() if k not in ("command", "out_dir")},
+            "epochs_run": len(history),
+            "best_epoch": best_epoch,
+            "wall_time_s": round(wall, 1),
+            "hardware": hardware(),
+            "device": str(device),
+            "command": cfg.command,
+        },
         metrics=_metrics(history[best_epoch - 1], test_loss, test_acc),
         parameters=count_parameters(model),
         description=preset.description,
@@ -245,26 +262,40 @@ def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResul
     return TrainResult(folder, card, history)
 
 
-def _run_epochs(model, optimizer, data: _Data, cfg: TrainConfig, device, callbacks: Callbacks,
-                log_dir: Path) -> tuple[list[EpochStats], int]:
+def _run_epochs(
+    model, optimizer, data: _Data, cfg: TrainConfig, device, callbacks: Callbacks, log_dir: Path
+) -> tuple[list[EpochStats], int]:
     """Train epoch by epoch; leaves the best-by-validation weights in ``model``."""
     x, y = streams(data.ids["train"], cfg.batch_size)
     history: list[EpochStats] = []
     best_loss, best_state, best_epoch = float("inf"), None, 0
     with (log_dir / "log.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["epoch", "train_loss", "train_accuracy", "valid_loss", "valid_bpc", "valid_accuracy", "seconds"])
+        writer.writerow(
+            ["epoch", "train_loss", "train_accuracy", "valid_loss", "valid_bpc", "valid_accuracy", "seconds"]
+        )
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.perf_counter()
             train_loss, train_acc = _train_epoch(model, optimizer, x, y, cfg, device, callbacks)
             valid_loss, valid_acc = evaluate(model, data.ids["valid"])
-            stats = EpochStats(epoch, cfg.epochs, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - t0)
+            stats = EpochStats(
+                epoch, cfg.epochs, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - t0
+            )
             if valid_loss < best_loss or best_state is None:
                 best_loss, best_epoch, stats.best = valid_loss, epoch, True
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.append(stats)
-            writer.writerow([epoch, f"{train_loss:.5f}", f"{train_acc:.5f}", f"{valid_loss:.5f}",
-                             f"{stats.valid_bpc:.5f}", f"{valid_acc:.5f}", f"{stats.seconds:.2f}"])
+            writer.writerow(
+                [
+                    epoch,
+                    f"{train_loss:.5f}",
+                    f"{train_acc:.5f}",
+                    f"{valid_loss:.5f}",
+                    f"{stats.valid_bpc:.5f}",
+                    f"{valid_acc:.5f}",
+                    f"{stats.seconds:.2f}",
+                ]
+            )
             fh.flush()
             if callbacks.on_epoch:
                 callbacks.on_epoch(stats)
@@ -280,7 +311,12 @@ def _run_epochs(model, optimizer, data: _Data, cfg: TrainConfig, device, callbac
 def _metrics(best: EpochStats, test_loss: float, test_acc: float) -> dict:
     r = lambda v: round(v, 5)  # noqa: E731
     return {
-        "train_loss": r(best.train_loss), "train_accuracy": r(best.train_accuracy),
-        "valid_loss": r(best.valid_loss), "valid_bpc": r(best.valid_bpc), "valid_accuracy": r(best.valid_accuracy),
-        "test_loss": r(test_loss), "test_bpc": r(test_loss / LN2), "test_accuracy": r(test_acc),
+        "train_loss": r(best.train_loss),
+        "train_accuracy": r(best.train_accuracy),
+        "valid_loss": r(best.valid_loss),
+        "valid_bpc": r(best.valid_bpc),
+        "valid_accuracy": r(best.valid_accuracy),
+        "test_loss": r(test_loss),
+        "test_bpc": r(test_loss / LN2),
+        "test_accuracy": r(test_acc),
     }

@@ -25,8 +25,17 @@ def tiny_model(tmp_path_factory) -> Path:
     from core.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("models") / "tiny"
-    train(TrainConfig(preset="tiny-lstm", corpus="oneills1850", epochs=2, max_train_chars=30_000,
-                      out_dir=str(out), checkpoint_every=1, name="tiny-test"))
+    train(
+        TrainConfig(
+            preset="tiny-lstm",
+            corpus="oneills1850",
+            epochs=2,
+            max_train_chars=30_000,
+            out_dir=str(out),
+            checkpoint_every=1,
+            name="tiny-test",
+        )
+    )
     return out
 
 

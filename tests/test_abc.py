@@ -43,8 +43,9 @@ def test_default_unit_follows_abc_standard():
     assert default_unit("6/8") == "1/8"
 
 
-@pytest.mark.parametrize("text,expected", [("", 1), ("2", 2), ("/", F(1, 2)), ("//", F(1, 4)),
-                                           ("/4", F(1, 4)), ("3/2", F(3, 2)), ("3", 3)])
+@pytest.mark.parametrize(
+    "text,expected", [("", 1), ("2", 2), ("/", F(1, 2)), ("//", F(1, 4)), ("/4", F(1, 4)), ("3/2", F(3, 2)), ("3", 3)]
+)
 def test_length_suffixes(text, expected):
     assert _length(text) == expected
 

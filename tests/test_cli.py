@@ -14,8 +14,9 @@ def run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProces
     import os
 
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def test_generate_writes_abc_midi_and_wav_and_prints_json(tmp_path):
@@ -43,17 +44,20 @@ def test_corpus_list_and_stats():
     assert stats["tunes"] > 1800 and stats["vocabulary"] > 80
 
 
-@pytest.mark.parametrize("args,message", [
-    (["generate", "--model", "nope", "--out", "{out}"], "Unknown model"),
-    (["generate", "--model", SHIPPED[0], "--temperature", "0", "--out", "{out}"], "Temperature"),
-    (["generate", "--model", SHIPPED[0], "--primer", "M:6/8\nK:D\nA2B c2d e2f|", "--out", "{out}"], "does not fit"),
-    (["generate", "--model", SHIPPED[0], "--primer", "M:6/8\nK:Q#", "--out", "{out}"], "not an ABC key"),
-    (["generate", "--model", SHIPPED[0], "--primer", "W:words", "--out", "{out}"], "not supported"),
-    (["generate", "--model", SHIPPED[0], "--soundfont", "/no/such.sf2", "--out", "{out}"], "SoundFont"),
-    (["generate", "--model", SHIPPED[0], "--out", "{file}/sub"], "output folder"),
-    (["corpus", "stats", "/no/such/tunes.abc"], "Unknown corpus"),
-    (["train", "--preset", "nope", "--out", "{out}"], "Unknown preset"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["generate", "--model", "nope", "--out", "{out}"], "Unknown model"),
+        (["generate", "--model", SHIPPED[0], "--temperature", "0", "--out", "{out}"], "Temperature"),
+        (["generate", "--model", SHIPPED[0], "--primer", "M:6/8\nK:D\nA2B c2d e2f|", "--out", "{out}"], "does not fit"),
+        (["generate", "--model", SHIPPED[0], "--primer", "M:6/8\nK:Q#", "--out", "{out}"], "not an ABC key"),
+        (["generate", "--model", SHIPPED[0], "--primer", "W:words", "--out", "{out}"], "not supported"),
+        (["generate", "--model", SHIPPED[0], "--soundfont", "/no/such.sf2", "--out", "{out}"], "SoundFont"),
+        (["generate", "--model", SHIPPED[0], "--out", "{file}/sub"], "output folder"),
+        (["corpus", "stats", "/no/such/tunes.abc"], "Unknown corpus"),
+        (["train", "--preset", "nope", "--out", "{out}"], "Unknown preset"),
+    ],
+)
 def test_user_mistakes_exit_2_with_one_sentence(tmp_path, args, message):
     out = tmp_path / "out"
     blocker = tmp_path / "file"

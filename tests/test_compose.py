@@ -34,8 +34,9 @@ def test_every_tune_is_well_formed_and_playable(shipped_lstm, seed):
 
 
 def test_given_header_fields_and_opening_are_used(shipped_lstm):
-    piece = _compose(shipped_lstm, seed=3, title="Seisiún Test", meter="6/8", key="Ador",
-                     rhythm="jig", opening="|:A2B c2d|")
+    piece = _compose(
+        shipped_lstm, seed=3, title="Seisiún Test", meter="6/8", key="Ador", rhythm="jig", opening="|:A2B c2d|"
+    )
     lines = piece.abc.splitlines()
     assert lines[:4] == ["X:1", "T:Seisiún Test", "M:6/8", "L:1/8"]
     assert "R:jig" in lines and "K:Ador" in lines
@@ -55,18 +56,21 @@ def test_length_follows_the_seconds_asked_for(shipped_lstm):
     assert long.duration <= 45 + 6  # stops at the first bar line past the target
 
 
-@pytest.mark.parametrize("kw,message", [
-    ({"temperature": 0}, "Temperature"),
-    ({"temperature": 3.5}, "Temperature"),
-    ({"meter": "7/0"}, "Meter"),
-    ({"key": "Q#"}, "Key"),
-    ({"unit": "eighth"}, "Unit note length"),
-    ({"opening": "X:1\nabc|"}, "header lines"),
-    ({"opening": "A2B c2d e2f|", "meter": "6/8"}, "does not fit"),
-    ({"opening": "[ABc", "meter": "6/8"}, "unmatched"),
-    ({"seconds": 0.5}, "Length"),
-    ({"program": 200}, "program"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        ({"temperature": 0}, "Temperature"),
+        ({"temperature": 3.5}, "Temperature"),
+        ({"meter": "7/0"}, "Meter"),
+        ({"key": "Q#"}, "Key"),
+        ({"unit": "eighth"}, "Unit note length"),
+        ({"opening": "X:1\nabc|"}, "header lines"),
+        ({"opening": "A2B c2d e2f|", "meter": "6/8"}, "does not fit"),
+        ({"opening": "[ABc", "meter": "6/8"}, "unmatched"),
+        ({"seconds": 0.5}, "Length"),
+        ({"program": 200}, "program"),
+    ],
+)
 def test_bad_settings_are_user_errors(shipped_lstm, kw, message):
     with pytest.raises(UserError, match=message):
         _compose(shipped_lstm, **kw)

@@ -37,7 +37,7 @@ def test_split_is_deterministic_and_independent_of_order(oneills):
 
 def test_no_tune_in_two_splits(oneills):
     by_title: dict[str, set[str]] = {}
-    for tune, part in zip(oneills.tunes, oneills.splits):
+    for tune, part in zip(oneills.tunes, oneills.splits, strict=True):
         by_title.setdefault(title_key(tune.title), set()).add(part)
     assert all(len(parts) == 1 for key, parts in by_title.items() if key and key != "untitled")
     texts = {part: set(t.body for t in oneills.split(part)) for part in SPLITS}
@@ -68,12 +68,15 @@ def test_second_load_uses_the_cache(data_dir):
     assert any(p.name.startswith("corpus-") for p in (data_dir / "cache").iterdir())
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda p: str(p / "missing"), "Unknown corpus"),
-    (lambda p: str(p), "No .abc files"),
-    (lambda p: (p / "bin.abc").write_bytes(b"\x00\x01\x02" * 10) and str(p / "bin.abc"), "not a text ABC"),
-    (lambda p: (p / "empty.abc").write_text("no tunes here") and str(p / "empty.abc"), "No tunes"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: str(p / "missing"), "Unknown corpus"),
+        (lambda p: str(p), "No .abc files"),
+        (lambda p: (p / "bin.abc").write_bytes(b"\x00\x01\x02" * 10) and str(p / "bin.abc"), "not a text ABC"),
+        (lambda p: (p / "empty.abc").write_text("no tunes here") and str(p / "empty.abc"), "No tunes"),
+    ],
+)
 def test_bad_corpus_inputs_raise_one_clear_error(tmp_path, make, message):
     with pytest.raises(UserError, match=message):
         load_corpus(make(tmp_path))

@@ -53,7 +53,9 @@ def test_loss_falls_when_overfitting_one_batch():
 def test_save_then_load_gives_equal_outputs(tmp_path):
     model = _model("tiny-lstm", vocab=5).eval()
     tok = CharTokenizer("abcde")
-    card = ModelCard("m", "char_rnn", "tiny-lstm", config_dict(model), tok.to_dict(), {}, {}, {}, count_parameters(model))
+    card = ModelCard(
+        "m", "char_rnn", "tiny-lstm", config_dict(model), tok.to_dict(), {}, {}, {}, count_parameters(model)
+    )
     save_checkpoint(tmp_path / "m", model, card)
     loaded = load_checkpoint(tmp_path / "m")
     idx = torch.tensor([[0, 1, 2, 3, 4]])

@@ -33,7 +33,7 @@ def test_audio_has_the_expected_length_and_is_not_silent():
     note = audio[: 2 * SAMPLE_RATE, 0]
     assert np.sqrt(np.mean(note**2)) > 0.05  # loud while the note sounds
     # the strongest frequency is the note's: 440 Hz
-    spectrum = np.abs(np.fft.rfft(note[: SAMPLE_RATE]))
+    spectrum = np.abs(np.fft.rfft(note[:SAMPLE_RATE]))
     assert abs(np.argmax(spectrum) - 440) <= 2
 
 
@@ -45,7 +45,7 @@ def test_renders_do_not_leak_into_each_other():
     late.instruments.append(inst)
     audio = render(late)
     # the previous render's note, or its reverb, must not sound before this one starts
-    assert np.abs(audio[: SAMPLE_RATE]).max() < 0.01  # FluidSynth dithers at 1 bit (~0.001 here)
+    assert np.abs(audio[:SAMPLE_RATE]).max() < 0.01  # FluidSynth dithers at 1 bit (~0.001 here)
     assert np.abs(audio[int(1.5 * SAMPLE_RATE) :]).max() > 0.5
 
 

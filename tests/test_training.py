@@ -27,7 +27,10 @@ def test_tiny_run_learns_and_writes_a_complete_card(tiny_model):
 
 def test_snapshots_are_kept_beside_the_checkpoint(tiny_model):
     log_dir = tiny_model.parent / f".{tiny_model.name}-log"
-    assert sorted(p.name for p in log_dir.glob("epoch-*.safetensors")) == ["epoch-001.safetensors", "epoch-002.safetensors"]
+    assert sorted(p.name for p in log_dir.glob("epoch-*.safetensors")) == [
+        "epoch-001.safetensors",
+        "epoch-002.safetensors",
+    ]
 
 
 def test_same_seed_same_result(tmp_path):
@@ -38,13 +41,16 @@ def test_same_seed_same_result(tmp_path):
     assert load_checkpoint(tmp_path / "a").card.name == "a"  # named after its folder
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"preset": "huge"}, "Unknown preset"),
-    ({"name": "../evil"}, "may only use"),
-    ({"epochs": 0}, "must be positive"),
-    ({"optimizer": "lbfgs"}, "Unknown optimizer"),
-    ({"corpus": "no-such-corpus"}, "Unknown corpus"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"preset": "huge"}, "Unknown preset"),
+        ({"name": "../evil"}, "may only use"),
+        ({"epochs": 0}, "must be positive"),
+        ({"optimizer": "lbfgs"}, "Unknown optimizer"),
+        ({"corpus": "no-such-corpus"}, "Unknown corpus"),
+    ],
+)
 def test_bad_training_settings(tmp_path, changes, message):
     cfg = TrainConfig(**{"preset": "tiny-lstm", "epochs": 1, "out_dir": str(tmp_path / "x"), **changes})
     with pytest.raises(UserError, match=message):

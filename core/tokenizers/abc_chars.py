@@ -19,7 +19,7 @@ class CharTokenizer:
         self.index = {c: i for i, c in enumerate(self.vocab)}
 
     @classmethod
-    def from_text(cls, text: str) -> "CharTokenizer":
+    def from_text(cls, text: str) -> CharTokenizer:
         """Vocabulary of every character in ``text``, sorted so that it is reproducible."""
         return cls(sorted(set(text)))
 
@@ -46,7 +46,7 @@ class CharTokenizer:
         return {"kind": self.kind, "vocab": self.vocab}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CharTokenizer":
+    def from_dict(cls, data: dict) -> CharTokenizer:
         if data.get("kind") != cls.kind:
             raise ValueError(f"Not a {cls.kind} tokenizer: {data.get('kind')!r}.")
         return cls(data["vocab"])
