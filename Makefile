@@ -13,6 +13,7 @@ run: setup
 	$(PY) -m streamlit run app.py --server.headless true --server.address localhost --server.port $(PORT)
 
 test: setup
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 setup: system-deps $(STAMP)
