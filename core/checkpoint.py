@@ -164,9 +164,18 @@ def find_model(name: str) -> Path:
 
 
 def hardware() -> str:
-    """A short description of the device training runs on."""
+    """A short description of the device training runs on (GPU name, or CPU model and threads)."""
     import platform
 
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
-    return f"CPU {platform.machine()} x {torch.get_num_threads()} threads, torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {torch.get_num_threads()} thread(s), torch {torch.__version__}"

@@ -66,15 +66,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from core.checkpoint import list_models
 
-    rows = [c.summary() for c in list_models()]
+    cards = list_models()
+    rows = [c.summary() for c in cards]
     if args.json:
         print(json.dumps(rows, indent=2))
+        return 0
+    if args.markdown:
+        print(_models_markdown(cards))
         return 0
     print(f"{'name':28s} {'family':9s} {'corpus':12s} {'params':>9s} {'test bpc':>8s}")
     for r in rows:
         bpc = f"{r['test_bpc']:.3f}" if r["test_bpc"] is not None else "-"
         print(f"{r['name']:28s} {r['family']:9s} {str(r['corpus']):12s} {r['parameters']:>9,d} {bpc:>8s}")
     return 0
+
+
+def _models_markdown(cards) -> str:
+    """The README's model table: held-out figures, size and how each model was made."""
+    from core.checkpoint import find_model
+
+    lines = [
+        "| model | corpus | parameters | size | epochs (best) | valid bits/char | test bits/char | test accuracy "
+        "| training time | hardware |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for card in cards:
+        size = (find_model(card.name) / "model.safetensors").stat().st_size / 2**20
+        m, t = card.metrics, card.training
+        lines.append(
+            f"| `{card.name}` | {card.corpus.get('name')} | {card.parameters:,} | {size:.1f} MB "
+            f"| {t.get('epochs_run')} ({t.get('best_epoch')}) | {m.get('valid_bpc', float('nan')):.3f} "
+            f"| {m.get('test_bpc', float('nan')):.3f} | {m.get('test_accuracy', float('nan')):.3f} "
+            f"| {t.get('wall_time_s', 0) / 60:.0f} min | {t.get('hardware')} |"
+        )
+    return "\n".join(lines)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -121,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the models the app offers")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--markdown", action="store_true", help="print the README's Markdown table")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("generate", help="compose a tune and write ABC, MIDI and WAV")

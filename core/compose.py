@@ -191,9 +191,9 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
     rhythm = (s.rhythm or "").strip().lower()
     implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))
     sampler.feed("X:1\nT:")
-    if s.title:
-        title = s.title.strip()
-        sampler.feed("".join(c for c in title if c in vocab and c != "\n") + "\n")
+    if s.title and s.title.strip():
+        title = " ".join(s.title.split())  # one line, whatever was typed
+        sampler.feed("".join(c for c in title if c in vocab) + "\n")
     else:
         title = sampler.sample_line(80).strip() or "Untitled"
     meter = _field(sampler, "M", s.meter or implied_meter, normalise_meter)
