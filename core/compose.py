@@ -26,6 +26,7 @@ from core.sampling import Sampler, check_temperature
 
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
 BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
+SECTION_ENDS = (":|", "||", "|]")
 DEFAULT_QPM = {
     "6/8": 180,
     "9/8": 180,
@@ -242,15 +243,26 @@ def _seconds(body: str, meter: str, unit: str, qpm: float) -> float:
 
 
 def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qpm: float) -> str:
+    """Sample bars until the tune lasts ``s.seconds``, then on to the end of the section.
+
+    The model may not end the tune (a blank line) before the target length; past it, the
+    tune stops at the next section end (``:|``, ``||``, ``|]``) or, failing one, at the first
+    bar line past 125% of the target.
+    """
     body = s.opening.strip()
     if body:
         sampler.feed(body)
+    reached = False
     while len(body) < MAX_BODY_CHARS:
-        c = sampler.next_char()
+        c = sampler.next_char(banned="" if reached else "\n" if body.endswith("\n") else "")
         if c == "\n" and (body.endswith("\n") or not body):
             break  # a blank line: the model ended the tune
         body += c
-        if c == "|" and _seconds(body, meter, unit, qpm) >= s.seconds:
+        if c != "|" and not (c == "]" and body.endswith("|]")):
+            continue
+        seconds = _seconds(body, meter, unit, qpm)
+        reached = reached or seconds >= s.seconds
+        if reached and (body.endswith(SECTION_ENDS) or seconds >= 1.25 * s.seconds):
             break
     return body.strip()
 

@@ -50,11 +50,14 @@ class Sampler:
         self.logits = logits[0, -1]
 
     @torch.inference_mode()
-    def next_token(self) -> int:
-        """Draw one token and advance the model past it."""
+    def next_token(self, banned: list[int] | None = None) -> int:
+        """Draw one token (never one of ``banned``) and advance the model past it."""
         if self.logits is None:
             raise RuntimeError("feed() some text before sampling.")
         logits = self.logits / self.temperature
+        if banned:
+            logits = logits.clone()
+            logits[banned] = float("-inf")
         if self.top_k and self.top_k < logits.numel():
             kth = torch.topk(logits, self.top_k).values[-1]
             logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -64,8 +67,10 @@ class Sampler:
         self.logits = logits[0]
         return token
 
-    def next_char(self) -> str:
-        return self.tokenizer.decode([self.next_token()])
+    def next_char(self, banned: str = "") -> str:
+        """Draw one character, never one of ``banned``."""
+        ids = [self.tokenizer.index[c] for c in banned if c in self.tokenizer.index] if banned else None
+        return self.tokenizer.decode([self.next_token(ids)])
 
     def sample_line(self, max_chars: int = 80) -> str:
         """Sample up to and including a newline; returns the line without it."""

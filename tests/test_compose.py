@@ -52,8 +52,10 @@ def test_tune_type_implies_meter_and_tempo_sets_q(shipped_lstm):
 def test_length_follows_the_seconds_asked_for(shipped_lstm):
     short = _compose(shipped_lstm, seed=5, seconds=15, meter="6/8")
     long = _compose(shipped_lstm, seed=5, seconds=45, meter="6/8")
-    assert short.duration < long.duration
-    assert long.duration <= 45 + 6  # stops at the first bar line past the target
+    # the tune may not end before the target; past it, it ends with the section or at 125%
+    # (the estimate counts repeats and first endings; allow a few seconds of slack)
+    assert 15 * 0.8 <= short.duration <= 15 * 1.25 + 5
+    assert 45 * 0.8 <= long.duration <= 45 * 1.25 + 5
 
 
 @pytest.mark.parametrize(
