@@ -7,6 +7,7 @@ held-out metrics). Weights load through safetensors: nothing is ever unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -170,12 +171,10 @@ def hardware() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
     cpu = platform.processor() or platform.machine()
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     return f"{cpu}, {torch.get_num_threads()} thread(s), torch {torch.__version__}"
