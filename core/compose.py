@@ -247,12 +247,14 @@ def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qp
 
     The model may not end the tune (a blank line) before the target length; past it, the
     tune stops at the next section end (``:|``, ``||``, ``|]``) or, failing one, at the first
-    bar line past 125% of the target.
+    bar line past 125% of the target. The length is measured at every section end (where
+    repeats double it) and otherwise only once the body may be near the next goal, since a
+    measurement re-reads the whole body.
     """
     body = s.opening.strip()
     if body:
         sampler.feed(body)
-    reached = False
+    reached, next_check = False, 0
     while len(body) < MAX_BODY_CHARS:
         c = sampler.next_char(banned="" if reached else "\n" if body.endswith("\n") else "")
         if c == "\n" and (body.endswith("\n") or not body):
@@ -260,10 +262,16 @@ def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qp
         body += c
         if c != "|" and not (c == "]" and body.endswith("|]")):
             continue
+        section_end = body.endswith(SECTION_ENDS)
+        if len(body) < next_check and not section_end:
+            continue
         seconds = _seconds(body, meter, unit, qpm)
         reached = reached or seconds >= s.seconds
-        if reached and (body.endswith(SECTION_ENDS) or seconds >= 1.25 * s.seconds):
+        if reached and (section_end or seconds >= 1.25 * s.seconds):
             break
+        goal = 1.25 * s.seconds if reached else s.seconds
+        if 0 < seconds < 0.9 * goal:  # far from the goal: skip ahead half the projected distance
+            next_check = len(body) + int(0.5 * len(body) * (goal - seconds) / seconds)
     return body.strip()
 
 
