@@ -45,7 +45,7 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     assert "M:6/8" in abc and "R:jig" in abc
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download ABC", "Download MIDI", "Download WAV"]
-    assert len(at.get("imgs")) >= 1  # the engraved sheet music
+    assert len(at.get("image")) >= 1  # the engraved sheet music
 
     # a second tune joins the visit's history, the first stays listed below it
     at.number_input(key="seed").set_value(12)
