@@ -1,4 +1,4 @@
-"""``python -m core <command>``: corpus, train, models, generate.
+"""``python -m core <command>``: corpus, train, models, generate, survey-stats.
 
 User mistakes exit with status 2 and one sentence on stderr; nothing is half-written.
 """
@@ -117,6 +117,21 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_survey_stats(args: argparse.Namespace) -> int:
+    from core.stats import exclusions, report_text, summary
+    from core.survey_io import read_survey_file
+
+    if not args.file:
+        raise UserError("Give a responses CSV: python -m core survey-stats FILE.csv --json.")
+    df = read_survey_file(args.file, args.key)
+    df, excluded = exclusions(df, args.exclude_failed_catch, args.min_listening_ms)
+    if df.empty:
+        raise UserError("Every participant was excluded: nothing is left to analyse.")
+    result = {**summary(df, full=args.full), "excluded": excluded.to_dict("records")}
+    print(json.dumps(result, indent=2, allow_nan=False) if args.json else report_text(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="TuneLab: neural folk-tune composer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stem", default="tune", help="file name stem for the outputs")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("survey-stats", help="statistics of a listening survey's responses (CSV)")
+    p.add_argument("file", nargs="?", help="responses CSV: long layout, or wide layout with --key")
+    p.add_argument("--key", help="answer key CSV (clip, truth[, group]) for a wide, one-row-per-respondent file")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--full", action="store_true", help="add the mixed model, demographics and pairwise tests")
+    p.add_argument("--exclude-failed-catch", action="store_true", help="leave out participants who failed a catch clip")
+    p.add_argument("--min-listening-ms", type=float, help="leave out participants whose median listening is shorter")
+    p.set_defaults(func=_cmd_survey_stats)
     return parser
 
 
