@@ -3,6 +3,7 @@ published examples (Krippendorff 2011; the R1 and R5 reports' own figures)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from statistics import NormalDist
@@ -456,3 +457,15 @@ def test_explain_says_what_the_numbers_mean():
     lines = stats.explain(stats.summary(r1_frame()))
     assert "50.0% of 350 votes" in lines["accuracy"] and "44.8% and 55.2%" in lines["accuracy"]
     assert "hardly at all" in lines["d_prime"] and "towards 'machine'" in lines["criterion"]
+
+
+def test_summary_reports_the_power_the_survey_had():
+    """R1's 350 votes: exact power against a true accuracy of 60%, from binomial probabilities summed by hand."""
+    n = 350
+    pmf_half = [math.comb(n, k) / 2**n for k in range(n + 1)]
+    cdf = list(itertools.accumulate(pmf_half))
+    # two-sided p-value of k (symmetric null): 2 min(P(X <= k), P(X >= k)), capped at 1
+    reject = [k for k in range(n + 1) if min(1.0, 2 * min(cdf[k], 1 - (cdf[k - 1] if k else 0))) <= 0.05]
+    power = sum(math.comb(n, k) * 0.6**k * 0.4 ** (n - k) for k in reject)
+    s = stats.summary(r1_frame())["power"]
+    assert s["n"] == 350 and isclose(s["exact_power"], power, 1e-7) and 0.95 < power < 0.99

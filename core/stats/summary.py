@@ -17,7 +17,7 @@ from core.stats.binary import (
     signal_detection,
 )
 from core.stats.breakdown import accuracy_by, accuracy_by_test, accuracy_distribution, participant_table
-from core.stats.models import agreement, mixed_model
+from core.stats.models import agreement, binomial_power, mixed_model
 from core.stats.ratings import rating_summary, rating_tests, ratings_by
 from core.stats.schema import DEMOGRAPHICS, HUMAN, MACHINE, TRUTHS, analysed, number, ratings, votes
 
@@ -60,7 +60,8 @@ def jsonable(obj):
 def summary(df: pd.DataFrame, full: bool = False) -> dict:
     """Everything the CLI prints: the issue's contract plus totals, groups, rating tests, agreement and the
     per-participant accuracy distribution; ``full`` adds the mixed model, demographic breakdowns and pairwise
-    comparisons (slower). Catch clips are left out of every figure (``n_catch`` counts them).
+    comparisons (slower). Catch clips are left out of every figure (``n_catch`` counts them). ``power``: the
+    chance that this many independent votes had of detecting a true accuracy of 60% (exact binomial test, 5%).
 
     Contract keys: n_responses; votes {human, machine}; overall {correct, incorrect, accuracy, error_rate,
     ci95 (of the error rate), p_value}; by_truth {human, machine} each {n, correct, error_rate, ci95}; sdt
@@ -89,6 +90,9 @@ def summary(df: pd.DataFrame, full: bool = False) -> dict:
         "rating_tests": rating_tests(df) if len(r) else None,
         "agreement": agreement(df),
         "participants": accuracy_distribution(participant_table(df)),
+        "power": {"accuracy": 0.6, "alpha": 0.05, "n": len(v), "exact_power": binomial_power(len(v), 0.6)}
+        if len(v)
+        else None,
     }
     if full:
         out["mixed_model"] = mixed_model(df)
