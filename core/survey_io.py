@@ -60,30 +60,33 @@ def _read_bytes(source: Source) -> bytes:
     return data.encode() if isinstance(data, str) else data
 
 
-def read_table(source: Source) -> pd.DataFrame:
-    """Any CSV as strings (empty cells as ""), headers stripped and lower-cased; UserError if it is not CSV."""
-    name, raw = _name(source), _read_bytes(source)
+def _decode(raw: bytes, name: str) -> str:
+    """CSV bytes as text: UTF-16 with its byte-order mark, UTF-8 (with or without one), else Windows-1252."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
     if raw.startswith(_BINARY_MAGIC) or b"\x00" in raw[:4096]:
         raise UserError(f"{name} is not a CSV file (it looks like a binary file, e.g. a spreadsheet: save it as CSV).")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            text = raw.decode(encoding)
-            break
+            return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:
-        raise UserError(f"{name} is not a CSV text file (it is neither UTF-8 nor Windows-1252 text).")
+    raise UserError(f"{name} is not a CSV text file (it is neither UTF-8 nor Windows-1252 text).")
+
+
+def read_table(source: Source) -> pd.DataFrame:
+    """Any CSV as strings (empty cells as ""), headers stripped and lower-cased; UserError if it is not CSV."""
+    name, raw = _name(source), _read_bytes(source)
+    text = _decode(raw, name)
     if not text.strip():
         raise UserError(f"{name} is empty: it has no header and no responses.")
-    try:
-        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
+    first_line = text.lstrip().splitlines()[0]
+    delimiter = next((d for d in ",;\t" if d in first_line), ",")
     try:
         df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, csv.Error) as exc:
         raise UserError(f"{name} is not a valid CSV file: {str(exc).strip().splitlines()[-1]}") from exc
-    header = [c.strip().lower() for c in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
+    header = [c.strip().lower() for c in next(csv.reader(io.StringIO(text.lstrip()), delimiter=delimiter))]
     dupes = [c for i, c in enumerate(header) if c in header[:i]]
     if dupes:
         raise UserError(f"{name} has the column {dupes[0]!r} twice.")

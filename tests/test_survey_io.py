@@ -57,6 +57,25 @@ def test_wide_layout_with_ratings_semicolons_bom_and_row_ids():
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [
+        "participant\tclip\ttruth\tvote\tcomment\np1\tc1\thuman\tmachine\tpiè\n".encode("utf-16"),  # Excel
+        "participant;clip;truth;vote;comment\np1;c1;human;machine;piè\n".encode("cp1252"),
+        "\n\nparticipant,clip,truth,vote,comment\np1,c1,human,machine,piè\n".encode(),
+    ],
+)
+def test_encodings_and_delimiters_of_spreadsheet_exports(raw):
+    df = read_responses(raw)
+    assert df.loc[0, ["participant", "clip", "truth", "vote", "comment"]].tolist() == [
+        "p1",
+        "c1",
+        "human",
+        "machine",
+        "piè",
+    ]
+
+
+@pytest.mark.parametrize(
     "text,message",
     [
         (b"", "is empty"),
