@@ -134,7 +134,11 @@ class BodyAnalysis:
         return 1 - len(self.bad) / len(self.bars) if self.bars else float("nan")
 
     def played_length(self) -> Fraction:
-        """Whole notes as played, repeats expanded (first and second endings once each)."""
+        """Whole notes as abc2midi plays them, repeats expanded.
+
+        A ``:|`` repeats back to the last ``|:``, ``::`` or ``:|`` (a double bar ``||`` is no
+        boundary), or to the start of the tune; first and second endings play once each.
+        """
         total, section = Fraction(0), Fraction(0)
         for bar in self.bars:
             if bar.ending:
@@ -144,7 +148,7 @@ class BodyAnalysis:
             if bar.closing.startswith(":"):
                 total += 2 * section
                 section = Fraction(0)
-            elif bar.closing in ("||", "|]") or bar.closing.endswith("|:"):
+            elif bar.closing.endswith("|:"):
                 total += section
                 section = Fraction(0)
         return total + section

@@ -27,6 +27,9 @@ from core.sampling import Sampler, check_temperature
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
 BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
 SECTION_ENDS = (":|", "||", "|]")
+FIELD_LETTERS = "XTMLRKQPWNwIO"
+"""Letters that would start a header line (``K:``...) where a body line should be."""
+_FIELD_LINE = re.compile(r"(?m)^[A-Za-z]:")
 DEFAULT_QPM = {
     "6/8": 180,
     "9/8": 180,
@@ -168,6 +171,8 @@ def compose(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Pie
         try:
             abc, info = _sample_tune(loaded, settings, generator)
             piece = Piece.from_abc(abc, settings.program, meta={})
+            if piece.duration < 0.5 * info["estimated_s"]:
+                raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds")
         except (_Retry, UnplayableABC) as exc:
             reasons.append(str(exc))
             continue
@@ -225,7 +230,8 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
     body = repair_body(body, meter, unit)
     header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
     header += [f"Q:1/4={qpm:g}", f"K:{key}"]
-    return "\n".join(header) + "\n" + body + "\n", {"qpm": qpm}
+    info = {"qpm": qpm, "estimated_s": round(_seconds(body, meter, unit, qpm), 2)}
+    return "\n".join(header) + "\n" + body + "\n", info
 
 
 def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
@@ -256,7 +262,7 @@ def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qp
         sampler.feed(body)
     reached, next_check = False, 0
     while len(body) < MAX_BODY_CHARS:
-        c = sampler.next_char(banned="" if reached else "\n" if body.endswith("\n") else "")
+        c = sampler.next_char(banned=_banned(body, reached))
         if c == "\n" and (body.endswith("\n") or not body):
             break  # a blank line: the model ended the tune
         body += c
@@ -268,11 +274,31 @@ def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qp
         seconds = _seconds(body, meter, unit, qpm)
         reached = reached or seconds >= s.seconds
         if reached and (section_end or seconds >= 1.25 * s.seconds):
+            body = _nearer_ending(body, seconds, meter, unit, qpm, s.seconds)
             break
         goal = 1.25 * s.seconds if reached else s.seconds
         if 0 < seconds < 0.9 * goal:  # far from the goal: skip ahead half the projected distance
             next_check = len(body) + int(0.5 * len(body) * (goal - seconds) / seconds)
-    return body.strip()
+    field_line = _FIELD_LINE.search(body)
+    return (body[: field_line.start()] if field_line else body).strip()
+
+
+def _nearer_ending(body: str, seconds: float, meter: str, unit: str, qpm: float, target: float) -> str:
+    """A closing ``:|`` can double a long section; end without the repeat when that is nearer the target."""
+    if not body.endswith(":|"):
+        return body
+    once = body[:-2] + "|]"
+    once_seconds = _seconds(once, meter, unit, qpm)
+    return once if abs(once_seconds - target) < abs(seconds - target) else body
+
+
+def _banned(body: str, reached: bool) -> str:
+    """Before the target length, the tune may not end: no blank line, no ``|]``, no header line."""
+    if reached:
+        return FIELD_LETTERS if body.endswith("\n") else ""
+    if body.endswith("\n"):
+        return "\n" + FIELD_LETTERS
+    return "]" if body.endswith("|") else ""
 
 
 def repair_body(body: str, meter: str, unit: str) -> str:

@@ -72,6 +72,16 @@ def test_played_length_expands_repeats():
     assert analysis.played_length() == F(3)
 
 
+def test_double_bar_is_no_repeat_boundary_as_in_abc2midi():
+    from core.piece import abc_to_midi
+
+    body = "CCCC|DDDD||EEEE|1FFFF:|2GGGG|]"
+    # abc2midi plays C D E F C D E G: eight bars of 4/4, at 60 quarters a minute 32 s
+    assert analyse_body(body, "4/4", "1/4").played_length() == F(8)
+    midi = abc_to_midi("X:1\nT:t\nM:4/4\nL:1/4\nQ:1/4=60\nK:C\n" + body + "\n")
+    assert midi.get_end_time() == pytest.approx(32.0, abs=0.05)
+
+
 def test_inline_unit_change():
     bars = analyse_body("abcd|[L:1/16]abcdabcd|", "2/4", "1/8").bars
     assert [b.length for b in bars] == [F(1, 2), F(1, 2)]
