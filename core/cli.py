@@ -46,8 +46,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     bar = tqdm(total=0, unit="batch", disable=args.quiet, dynamic_ncols=True)
 
     def on_batch(batch: int, batches: int, loss: float) -> None:
-        if bar.total != batches:
-            bar.reset(total=batches)
+        if batch == 1:
+            bar.reset(total=batches)  # one bar per epoch, with its own rate and time
         bar.n = batch
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
         bar.refresh()
