@@ -43,9 +43,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_train_chars=args.max_train_chars,
         command="python -m core " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
-    bar = tqdm(total=0, unit="batch", disable=args.quiet, dynamic_ncols=True)
+    bar = None  # made at the first batch, so that a refused setting prints only its error
 
     def on_batch(batch: int, batches: int, loss: float) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=batches, unit="batch", disable=args.quiet, dynamic_ncols=True)
         if batch == 1:
             bar.reset(total=batches)  # one bar per epoch, with its own rate and time
         bar.n = batch
@@ -53,12 +56,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         bar.refresh()
 
     def on_epoch(s) -> None:
-        bar.write(f"epoch {s.epoch}/{s.epochs}  train {s.train_loss:.4f} ({s.train_accuracy:.3f})  "
-                  f"valid {s.valid_loss:.4f} = {s.valid_bpc:.4f} bpc ({s.valid_accuracy:.3f})  "
-                  f"{s.seconds:.0f}s{'  *best' if s.best else ''}")
+        (bar.write if bar else print)(
+            f"epoch {s.epoch}/{s.epochs}  train {s.train_loss:.4f} ({s.train_accuracy:.3f})  "
+            f"valid {s.valid_loss:.4f} = {s.valid_bpc:.4f} bpc ({s.valid_accuracy:.3f})  "
+            f"{s.seconds:.0f}s{'  *best' if s.best else ''}"
+        )
 
     result = train(cfg, Callbacks(on_batch=on_batch, on_epoch=on_epoch))
-    bar.close()
+    if bar is not None:
+        bar.close()
     print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
     return 0
 
