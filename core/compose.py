@@ -132,9 +132,11 @@ def check_opening(opening: str, meter: str | None, unit: str) -> None:
     """The primer's opening bars must be body music whose complete bars fit the meter (if known)."""
     if re.search(r"(?m)^[A-Za-z]:", opening) or "\n\n" in opening.strip():
         raise UserError("The opening bars must be tune body only, without header lines or blank lines.")
+    marks = re.sub(r"\(\d", "", opening)  # a tuplet "(3" opens nothing
     for a, b in ("[]", "{}", "()"):
-        if opening.count(a) < opening.count(b):
-            raise UserError(f"The opening bars have an unmatched {b!r}.")
+        if marks.count(a) != marks.count(b):
+            unmatched = a if marks.count(a) > marks.count(b) else b
+            raise UserError(f"The opening bars have an unmatched {unmatched!r}.")
     analysis = analyse_body(opening, normalise_meter(meter) if meter else "none", unit)
     if not analysis.bars:
         raise UserError("The opening bars hold no notes.")

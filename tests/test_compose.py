@@ -83,6 +83,11 @@ def test_unknown_model_names_the_known_ones():
         compose(ComposeSettings("no-such-model"))
 
 
+def test_opening_with_tuplets_slurs_and_chords_is_accepted(shipped_lstm):
+    piece = _compose(shipped_lstm, seed=2, meter="6/8", opening="(3ABc d [DF]3 | (AB) c d2e |")
+    assert "(3ABc d [DF]3 | (AB) c d2e |" in piece.abc
+
+
 def test_primer_with_header_and_bars_is_split():
     fields, opening = split_primer("X:1\nT:My Jig\nM:6/8\nK:Ador\n|:A2B c2d|\ne2f g2e|")
     assert fields == {"title": "My Jig", "meter": "6/8", "key": "Ador"}
