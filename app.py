@@ -1,6 +1,6 @@
 """TuneLab: compose folk tunes with neural networks and hear them at once.
 
-Run with `make run` (or `streamlit run app.py`). The pages live in pages/ and only call core.
+Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/views/ and only call core.
 """
 
 import streamlit as st
@@ -9,8 +9,8 @@ st.set_page_config(page_title="TuneLab", page_icon="🎻", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/compose.py", title="Compose", icon="🎼", url_path="compose"),
+        st.Page("pages/views/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/views/compose.py", title="Compose", icon="🎼", url_path="compose"),
     ]
 )
 navigation.run()

@@ -14,7 +14,7 @@ if [[ "$(uname -s)" == "Darwin" ]]; then
   exit 0
 fi
 
-packages=(libfluidsynth3 abcmidi)
+packages=(libfluidsynth3 abcmidi chromium)  # chromium: the browser tests (Playwright drives it)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

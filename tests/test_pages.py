@@ -17,7 +17,7 @@ def _app() -> AppTest:
 
 def _compose_page() -> AppTest:
     at = _app()
-    at.switch_page("pages/compose.py")
+    at.switch_page("pages/views/compose.py")
     at.run()
     assert not at.exception
     return at
@@ -69,7 +69,7 @@ def test_compose_shows_a_clear_error_and_keeps_working():
     assert not at.error and len(at.get("audio")) == 1
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/compose.py"])
+@pytest.mark.parametrize("page", ["pages/views/home.py", "pages/views/compose.py"])
 def test_pages_run_without_models(page, tmp_path, monkeypatch):
     import core.checkpoint as checkpoint
 
@@ -80,3 +80,10 @@ def test_pages_run_without_models(page, tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert any("No trained models yet" in i.value for i in at.info)
+
+
+def test_page_scripts_live_in_views_not_directly_in_pages():
+    # A script directly in pages/ would turn on Streamlit's legacy page discovery (pages/__init__.py).
+    assert sorted(p.name for p in (ROOT / "pages").glob("*.py")) == ["__init__.py"]
+    registered = (ROOT / "app.py").read_text().count('st.Page("pages/views/')
+    assert registered == len(list((ROOT / "pages" / "views").glob("*.py")))

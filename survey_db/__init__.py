@@ -1,0 +1,1 @@
+"""Survey persistence: the blind listening tests' surveys, clips, participants and votes."""
