@@ -5,12 +5,12 @@ Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/view
 
 import streamlit as st
 
-st.set_page_config(page_title="TuneLab", page_icon="🎻", layout="wide")
+st.set_page_config(page_title="TuneLab", page_icon=":material/music_note:", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/views/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/views/compose.py", title="Compose", icon="🎼", url_path="compose"),
+        st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/views/compose.py", title="Compose", icon=":material/music_note:", url_path="compose"),
     ]
 )
 navigation.run()

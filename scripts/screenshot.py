@@ -56,6 +56,8 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1500})
+            page.goto(url)  # the home page first: a fresh server's first run is the app's (pages/__init__.py)
+            page.get_by_role("heading", name="TuneLab").wait_for(timeout=60_000)
             page.goto(f"{url}/compose")
             page.get_by_role("button", name="Generate").wait_for(timeout=60_000)
             seed = page.get_by_label("Seed")

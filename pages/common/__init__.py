@@ -21,4 +21,6 @@ def model_label(card: ModelCard) -> str:
 
 
 def models_by_name() -> dict[str, ModelCard]:
-    return {card.name: card for card in list_models()}
+    """The models on offer, best test bits per character first (the picker's default)."""
+    cards = sorted(list_models(), key=lambda c: (c.metrics.get("test_bpc") is None, c.metrics.get("test_bpc") or 0))
+    return {card.name: card for card in cards}

@@ -14,7 +14,7 @@ st.write(
     "(O'Neill's *Music of Ireland*, Ryan's *Mammoth Collection*, …) and hear them at once. "
     "Pick a model on **Compose**, set a seed, a temperature and a length, and press Generate."
 )
-st.page_link("pages/views/compose.py", label="Go to Compose", icon="🎼")
+st.page_link("pages/views/compose.py", label="Go to Compose", icon=":material/music_note:")
 
 st.subheader("This machine")
 audio_ok, audio_msg = fluidsynth_status()
