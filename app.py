@@ -11,6 +11,7 @@ navigation = st.navigation(
     [
         st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/views/compose.py", title="Compose", icon=":material/music_note:", url_path="compose"),
+        st.Page("pages/views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     ]
 )
 navigation.run()

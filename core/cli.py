@@ -62,9 +62,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"{s.seconds:.0f}s{'  *best' if s.best else ''}"
         )
 
+    if args.job_dir:
+        return _run_job(cfg, args.job_dir)
     result = train(cfg, Callbacks(on_batch=on_batch, on_epoch=on_epoch))
     if bar is not None:
         bar.close()
+    print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
+    return 0
+
+
+def _run_job(cfg, job_dir: str) -> int:
+    """Train as a background job of the Train page, reporting through the job's status file."""
+    from core.jobs import CANCELLED, DONE, FAILED, Cancelled, JobReporter
+    from core.training import train
+
+    reporter = JobReporter(Path(job_dir))
+    try:
+        result = train(cfg, reporter.callbacks())
+    except Cancelled:
+        reporter.finish(CANCELLED)
+        return 0
+    except UserError as exc:
+        reporter.finish(FAILED, str(exc))
+        raise
+    except Exception as exc:
+        reporter.finish(FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    reporter.finish(DONE, model=result.card.name, metrics=result.card.metrics)
     print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
     return 0
 
@@ -138,6 +162,48 @@ def _cmd_survey_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_novelty(args: argparse.Namespace) -> int:
+    from core.compose import load_model
+    from core.notes import read_music_file
+    from core.novelty import check_novelty, load_index
+
+    if bool(args.corpus) == bool(args.model):
+        raise UserError("Give the corpus to compare with: --corpus NAME, or --model NAME for its training tunes.")
+    corpus = args.corpus or load_model(args.model).card.corpus["source"]
+    pieces = read_music_file(args.file)
+    index = load_index(corpus, args.split)
+    for title, midi in pieces:
+        result = check_novelty(midi, index, args.threshold_bars)
+        if args.json:
+            print(json.dumps({"file": str(args.file), "title": title, **result.to_dict()}, ensure_ascii=False))
+            continue
+        where = f" of {result.source_piece!r} (its bar {result.source_bar})" if result.source_piece else ""
+        print(
+            f"{title}: {result.verdict} - longest shared run {result.longest_shared_notes} notes "
+            f"({result.shared_bars:g} bars){where}; {result.shared_ngram_fraction:.1%} of its "
+            f"{result.ngrams} 8-note runs occur in {index.corpus} ({index.split})"
+        )
+    return 0
+
+
+def _cmd_evaluate_samples(args: argparse.Namespace) -> int:
+    from core.evaluation import evaluate_model
+
+    evaluation = evaluate_model(args.model, args.n, args.seed_start, args.threshold_bars)
+    out = evaluation.to_dict(samples=args.samples)
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False, allow_nan=False))
+        return 0
+    v, nv, m = out["validity"], out["novelty"], out["metrics"]
+    print(f"{out['name']}: {args.n} samples, seeds {args.seed_start}-{args.seed_start + args.n - 1}")
+    print(f"  parse and play {v['play_rate']:.1%}, bars fit the meter {v['bar_fit_rate']:.1%}, "
+          f"repeats balanced {v['repeats_balanced_rate']:.1%}, first attempt {v.get('first_attempt_rate', 0):.1%}")
+    print(f"  copies >= {nv['threshold_bars']:g} bars: {nv['copies']}/{nv['checked']} ({nv['copies_rate']:.1%}); "
+          f"median longest shared run {nv['longest_shared_notes_median']:g} notes")
+    print(f"  metric overlap with {m['reference']}: {m['overlap']:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="TuneLab: neural folk-tune composer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-chars", type=int, help="use only the first N training characters")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--job-dir", help=argparse.SUPPRESS)  # set by the Train page's background jobs
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("models", help="list the models the app offers")
@@ -197,6 +264,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-failed-catch", action="store_true", help="leave out participants who failed a catch clip")
     p.add_argument("--min-listening-ms", type=float, help="leave out participants whose median listening is shorter")
     p.set_defaults(func=_cmd_survey_stats)
+
+    p = sub.add_parser("novelty", help="does a tune copy a corpus? its longest shared run of notes and a verdict")
+    p.add_argument("file", help="an .abc file (every tune in it is checked) or a .mid file")
+    p.add_argument("--corpus", help="built-in corpus name, or an ABC file or folder, to compare with")
+    p.add_argument("--model", help="compare with the training tunes of this model instead")
+    p.add_argument("--split", default="train", help="corpus split: train, valid, test or all (default: train)")
+    p.add_argument("--threshold-bars", type=float, default=2.0, help="verdict 'copies' from this many bars")
+    p.add_argument("--json", action="store_true", help="print one JSON object per tune")
+    p.set_defaults(func=_cmd_novelty)
+
+    p = sub.add_parser("evaluate-samples", help="validity, novelty and metrics of a model's samples")
+    p.add_argument("--model", required=True, help="model name (see `python -m core models`)")
+    p.add_argument("--n", type=int, default=100, help="number of samples, seeds SEED_START.. (default 100)")
+    p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--threshold-bars", type=float, default=2.0, help="a sample copies from this many bars")
+    p.add_argument("--samples", action="store_true", help="list every sample in the JSON")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=_cmd_evaluate_samples)
     return parser
 
 

@@ -88,6 +88,29 @@ def source_files(name_or_path: str) -> list[Path]:
     raise UserError(f"Unknown corpus {name_or_path!r}: give a built-in name ({known}) or an ABC file or folder.")
 
 
+def save_uploads(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
+    """Store uploaded ABC files in a folder named by their content hash; returns the folder.
+
+    File names are reduced to safe basenames; the upload is refused whole (UserError) when it
+    holds no ``.abc`` file or exceeds ``limit`` bytes together.
+    """
+    abc = [(Path(name).name, data) for name, data in files if Path(name).suffix.lower() == ".abc"]
+    if not abc:
+        raise UserError("Upload one or more .abc files.")
+    total = sum(len(data) for _, data in abc)
+    if total > limit:
+        raise UserError(f"The upload is {total / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.")
+    digest = hashlib.sha256()
+    for name, data in sorted(abc):
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    folder = cache_dir().parent / "uploads" / digest.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (name, data) in enumerate(sorted(abc)):
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(name).stem)[:60] or "tunes"
+        (folder / f"{i:03d}-{safe}.abc").write_bytes(data)
+    return folder
+
+
 def _read_text(path: Path) -> str:
     if path.stat().st_size > MAX_USER_FILE_BYTES:
         raise UserError(f"{path.name} is larger than {MAX_USER_FILE_BYTES // 2**20} MB.")

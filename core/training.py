@@ -11,6 +11,7 @@ import csv
 import math
 import random
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -185,6 +186,12 @@ def output_folder(cfg: TrainConfig) -> Path:
     return Path(cfg.out_dir) if cfg.out_dir else user_models_dir() / cfg.name
 
 
+def check_name_free(cfg: TrainConfig) -> None:
+    """A user model may not take a shipped model's name (it would hide it from the picker)."""
+    if not cfg.out_dir and (SHIPPED_MODELS / cfg.name).exists():
+        raise UserError(f"{cfg.name} is a shipped model's name; pick another name.")
+
+
 @dataclass
 class _Data:
     corpus: Corpus
@@ -213,9 +220,8 @@ def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResul
     """
     cfg = config.resolved()
     callbacks = callbacks or Callbacks()
+    check_name_free(cfg)
     folder = output_folder(cfg)
-    if folder.resolve().parent == SHIPPED_MODELS.resolve() and not cfg.out_dir:
-        raise UserError(f"{cfg.name} is a shipped model's name; pick another --name.")
     device = pick_device(cfg.device)
     set_seed(cfg.seed)
     # Denormal floats in RNN gradients slow CPU arithmetic; flushing them costs no accuracy that matters.
@@ -228,7 +234,11 @@ def train(config: TrainConfig, callbacks: Callbacks | None = None) -> TrainResul
     log_dir = folder.parent / f".{folder.name}-log"
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    history, best_epoch = _run_epochs(model, optimizer, data, cfg, device, callbacks, log_dir)
+    try:
+        history, best_epoch = _run_epochs(model, optimizer, data, cfg, device, callbacks, log_dir)
+    except BaseException:
+        shutil.rmtree(log_dir, ignore_errors=True)  # a stopped run leaves nothing behind
+        raise
     wall = time.perf_counter() - started
     test_loss, test_acc = evaluate(model, data.ids["test"])
     card = ModelCard(

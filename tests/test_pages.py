@@ -87,3 +87,40 @@ def test_page_scripts_live_in_views_not_directly_in_pages():
     assert sorted(p.name for p in (ROOT / "pages").glob("*.py")) == ["__init__.py"]
     registered = (ROOT / "app.py").read_text().count('st.Page("pages/views/')
     assert registered == len(list((ROOT / "pages" / "views").glob("*.py")))
+
+
+def test_train_page_runs_a_tiny_model_that_then_appears_on_compose():
+    import time
+
+    from core import jobs
+
+    at = _app()
+    at.switch_page("pages/views/train.py")
+    at.run()
+    at.selectbox(key="preset").set_value("tiny-lstm")
+    at.text_input(key="name").set_value("page-tiny")
+    at.number_input(key="epochs").set_value(1)
+    at.checkbox(key="quick").check()
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert at.success[0].value == "Training page-tiny started."
+    job = next(j for j in jobs.list_jobs() if j.name == "page-tiny")
+    assert any("page-tiny" in m.value and "running" in m.value for m in at.markdown)  # the run is listed
+    deadline = time.time() + 180
+    while jobs.read(job.id).state == jobs.RUNNING and time.time() < deadline:
+        time.sleep(0.5)
+    at.run()
+    assert "Model page-tiny is ready" in at.success[0].value
+    at.switch_page("pages/views/compose.py")
+    at.run()
+    assert any(label.startswith("page-tiny · char_rnn") for label in at.selectbox(key="model").options)
+
+
+def test_train_page_refuses_a_bad_name_with_one_sentence():
+    at = _app()
+    at.switch_page("pages/views/train.py")
+    at.run()
+    at.text_input(key="name").set_value("../../etc")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "may only use letters" in at.error[0].value

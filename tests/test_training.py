@@ -49,6 +49,7 @@ def test_same_seed_same_result(tmp_path):
         ({"epochs": 0}, "must be positive"),
         ({"optimizer": "lbfgs"}, "Unknown optimizer"),
         ({"corpus": "no-such-corpus"}, "Unknown corpus"),
+        ({"name": "r1-lstm-oneills1850", "out_dir": None}, "shipped model"),
     ],
 )
 def test_bad_training_settings(tmp_path, changes, message):
