@@ -6,6 +6,7 @@ set -euo pipefail
 if [[ "$(uname -s)" == "Darwin" ]]; then
   missing=()
   command -v abc2midi >/dev/null || missing+=(abcmidi)
+  command -v initdb >/dev/null || missing+=(postgresql@16)  # survey store tests
   { [[ -e "$(brew --prefix 2>/dev/null)/lib/libfluidsynth.dylib" ]] || ls /opt/homebrew/lib/libfluidsynth* /usr/local/lib/libfluidsynth* >/dev/null 2>&1; } || missing+=(fluid-synth)
   if ((${#missing[@]})); then
     command -v brew >/dev/null || { echo "Install Homebrew, then: brew install ${missing[*]}" >&2; exit 1; }
@@ -15,6 +16,7 @@ if [[ "$(uname -s)" == "Darwin" ]]; then
 fi
 
 packages=(libfluidsynth3 abcmidi chromium)  # chromium: the browser tests (Playwright drives it)
+packages+=(postgresql)  # the survey store tests run against a private PostgreSQL cluster
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

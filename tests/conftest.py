@@ -16,6 +16,7 @@ def data_dir(tmp_path_factory) -> Path:
     """Caches and user models go to a temp folder, never into the checkout."""
     path = tmp_path_factory.mktemp("tunelab-data")
     os.environ["TUNELAB_DATA_DIR"] = str(path)
+    os.environ["SURVEY_DB_URL"] = f"sqlite:///{path / 'surveys.sqlite'}"  # never the checkout's survey database
     return path
 
 
@@ -45,3 +46,16 @@ def shipped_lstm():
     from core.compose import load_model
 
     return load_model(SHIPPED[0])
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A private PostgreSQL cluster for the survey store tests; they skip, saying why, where none can start."""
+    from tests.survey_support import PostgresServer
+
+    try:
+        server = PostgresServer.start()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()

@@ -1,0 +1,124 @@
+"""The ORM: surveys, their clips, participants and responses.
+
+Nothing a participant's browser receives comes from a column that knows the answer: clips are shown by
+``public_id`` (random, fixed length), never by ``id`` (insertion order) or ``truth``/``group``/``source``.
+Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATUSES = ("draft", "open", "paused", "closed")
+QUESTIONS = ("binary", "rating", "both")
+TRUTHS = ("human", "machine")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Survey(Base):
+    """One listening test: its settings, status and participant-link token."""
+
+    __tablename__ = "survey"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'open', 'paused', 'closed')", name="ck_survey_status"),
+        CheckConstraint("question IN ('binary', 'rating', 'both')", name="ck_survey_question"),
+        CheckConstraint("clips_per_participant >= 0", name="ck_survey_clips_per_participant"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    question: Mapped[str] = mapped_column(String(10), default="binary")
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    ask_demographics: Mapped[bool] = mapped_column(Boolean, default=False)
+    ask_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    headphone_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    clips_per_participant: Mapped[int] = mapped_column(Integer, default=0)  # 0: every clip
+    min_listen_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    completion_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    policy: Mapped[dict] = mapped_column(JSON, default=dict)  # core.clips.ClipPolicy as a dict
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Clip(Base):
+    """One audio excerpt and what made it; ``assigned`` counts the participants dealt this clip."""
+
+    __tablename__ = "clip"
+    __table_args__ = (CheckConstraint("truth IN ('human', 'machine')", name="ck_clip_truth"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    truth: Mapped[str] = mapped_column(String(10))
+    group: Mapped[str] = mapped_column(String(200))
+    is_catch: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[dict] = mapped_column(JSON, default=dict)
+    audio: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    duration_s: Mapped[float] = mapped_column(Float)
+    loudness_lufs: Mapped[float] = mapped_column(Float)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Participant(Base):
+    """One person taking one survey: the resume token of their link, their clip plan and answers."""
+
+    __tablename__ = "participant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(48), unique=True, index=True)
+    plan: Mapped[list] = mapped_column(JSON)  # clip ids in the order this participant hears them
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    demographics_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    age_band: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    musical_training: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    listening_habits: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    headphone_tones: Mapped[int] = mapped_column(Integer)  # tones in this participant's volume check
+    headphone_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Response(Base):
+    """One answer: a vote and/or a 1-5 rating (1 = surely human) on one clip, once per participant."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "clip_id", name="uq_response_participant_clip"),
+        CheckConstraint("vote IS NULL OR vote IN ('human', 'machine')", name="ck_response_vote"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ck_response_rating"),
+        CheckConstraint("vote IS NOT NULL OR rating IS NOT NULL", name="ck_response_answer"),
+        CheckConstraint("listening_ms >= 0", name="ck_response_listening_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    vote: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listening_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
