@@ -6,8 +6,9 @@ out everywhere. A piece without pitched notes is refused by :func:`core.notes.no
 (UserError); a metric that needs two notes or two onsets is NaN for a piece of one note.
 
 Yang & Lerch's metrics are implemented here (their ``mgeval`` is Python 2 and not packaged);
-pitch count, pitch range, entropies, polyphony, scale consistency and the empty-beat,
-empty-measure and groove measures come from muspy 0.5.
+pitch count, pitch range, entropies, polyphony and scale consistency come from muspy 0.5.
+The empty-beat, empty-measure and groove measures follow muspy's definitions but are computed
+here, because muspy 0.5 miscounts windows at note ends (see :func:`empty_rate`).
 
 Reference: L.-C. Yang and A. Lerch, "On the evaluation of generative models in music",
 Neural Computing and Applications 32, 2020 (online 2018).
@@ -124,22 +125,18 @@ def to_muspy(midi: pretty_midi.PrettyMIDI):
     return muspy.from_pretty_midi(pitched, resolution=MUSPY_RESOLUTION)
 
 
-def muspy_metrics(midi: pretty_midi.PrettyMIDI, bar_quarters: float) -> dict[str, float]:
-    """muspy 0.5's metrics of the pitched tracks; ``bar_quarters`` sets the measure length.
+def muspy_metrics(midi: pretty_midi.PrettyMIDI) -> dict[str, float]:
+    """muspy 0.5's pitch and polyphony metrics of the pitched tracks.
 
     ``pitch_count`` and ``pitch_class_count`` are the numbers of distinct pitches and pitch
     classes, ``pitch_range`` highest minus lowest pitch (semitones), the entropies are in bits,
-    ``polyphony`` is the mean number of sounding pitches where any sounds, ``polyphony_rate``
-    the share of time steps with two or more, ``scale_consistency`` the largest share of
-    notes in one major or minor scale, ``empty_beat_rate`` the share of quarter-note beats
-    with no note (muspy counts a beat as sounded when a note starts in it or ends at or in it),
-    ``empty_measure_rate`` the same for bars, ``groove_consistency`` one minus the mean Hamming
-    distance between the onset patterns of neighbouring bars (NaN for a piece of one bar).
+    ``scale_consistency`` is the largest share of notes in one major or minor scale,
+    ``polyphony`` the mean number of sounding pitches where any sounds and ``polyphony_rate``
+    the share of time steps with two or more.
     """
     import muspy
 
     music = to_muspy(midi)
-    measure = max(1, round(bar_quarters * MUSPY_RESOLUTION))
     return {
         "pitch_count": float(muspy.n_pitches_used(music)),
         "pitch_class_count": float(muspy.n_pitch_classes_used(music)),
@@ -149,10 +146,43 @@ def muspy_metrics(midi: pretty_midi.PrettyMIDI, bar_quarters: float) -> dict[str
         "scale_consistency": float(muspy.scale_consistency(music)),
         "polyphony": float(muspy.polyphony(music)),
         "polyphony_rate": float(muspy.polyphony_rate(music, threshold=1)),
-        "empty_beat_rate": float(muspy.empty_beat_rate(music)),
-        "empty_measure_rate": float(muspy.empty_measure_rate(music, measure)),
-        "groove_consistency": float(muspy.groove_consistency(music, measure)),
     }
+
+
+def empty_rate(notes: NoteTable, span: float) -> float:
+    """Share of the windows of ``span`` quarter notes (from time 0 to the end of the last note,
+    the last window possibly partial) in which no note sounds.
+
+    ``span=1`` is the empty-beat rate, a bar's length the empty-measure rate. muspy 0.5 has both
+    but counts a note that ends on a window's boundary as sounding in the next window and adds a
+    window past the end, so "C quarter, half rest, D quarter" in 4/4 would get 1/5 instead of 2/4.
+    """
+    windows = max(1, math.ceil(float(notes.end.max()) / span - 1e-9))
+    sounded = np.zeros(windows, dtype=bool)
+    first = np.floor(notes.onset / span + 1e-9).astype(int)
+    last = np.ceil(notes.end / span - 1e-9).astype(int) - 1  # a note ending on a boundary stops before it
+    for a, b in zip(first, np.maximum(first, last), strict=True):
+        sounded[a : b + 1] = True
+    return float(1 - sounded.mean())
+
+
+def groove_consistency(notes: NoteTable, steps_per_quarter: int = MUSPY_RESOLUTION) -> float:
+    """One minus the mean Hamming distance between the onset patterns of neighbouring bars.
+
+    Each bar's pattern has a one at every time step (``steps_per_quarter`` a quarter note) where a
+    note starts, and the distance is divided by the steps in a bar (Wu & Yang 2020, as in muspy).
+    Bars run from time 0 to the end of the last note; NaN for a piece of one bar. (muspy 0.5
+    adds an empty bar after a piece that ends on a bar line, which lowers the value.)
+    """
+    bar_steps = max(1, round(notes.bar_quarters * steps_per_quarter))
+    steps = np.rint(notes.onset * steps_per_quarter).astype(int)
+    bars = max(1, math.ceil(float(notes.end.max()) * steps_per_quarter / bar_steps - 1e-9))
+    if bars < 2:
+        return math.nan
+    patterns = np.zeros((max(bars, int(steps.max()) // bar_steps + 1), bar_steps), dtype=bool)
+    patterns[steps // bar_steps, steps % bar_steps] = True
+    distance = np.count_nonzero(patterns[:-1] != patterns[1:], axis=1)
+    return float(1 - distance.mean() / bar_steps)
 
 
 def piece_metrics(midi: pretty_midi.PrettyMIDI) -> dict[str, float | np.ndarray]:
@@ -165,7 +195,10 @@ def piece_metrics(midi: pretty_midi.PrettyMIDI) -> dict[str, float | np.ndarray]
     """
     notes = note_table(midi)
     return {
-        **muspy_metrics(midi, notes.bar_quarters),
+        **muspy_metrics(midi),
+        "empty_beat_rate": empty_rate(notes, 1.0),
+        "empty_measure_rate": empty_rate(notes, notes.bar_quarters),
+        "groove_consistency": groove_consistency(notes),
         "average_pitch_interval": average_pitch_interval(notes),
         "note_count": float(len(notes)),
         "average_ioi": average_ioi(notes),
