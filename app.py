@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/views/compose.py", title="Compose", icon=":material/music_note:", url_path="compose"),
         st.Page("pages/views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page("pages/views/evaluate.py", title="Evaluate", icon=":material/analytics:", url_path="evaluate"),
     ]
 )
 navigation.run()

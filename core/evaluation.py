@@ -70,6 +70,7 @@ class Evaluation:
     histograms: dict
     samples: list[Sample] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    corpus_source: str = ""  # what load_corpus takes: a built-in name or a path
 
     def to_dict(self, samples: bool = True) -> dict:
         """A JSON-ready summary; infinite or undefined numbers become None."""
@@ -223,7 +224,8 @@ def evaluate_model(
     if n < 2:
         raise UserError(f"Evaluate at least 2 samples (the metric comparison needs two), not {n}.")
     check_threshold(threshold_bars)
-    corpus = load_corpus(load_model(model).card.corpus["source"])
+    source = load_model(model).card.corpus["source"]
+    corpus = load_corpus(source)
     index = load_index(corpus, "train")
     samples = score_samples(generate_samples(model, n, seed_start, **settings), index, threshold_bars)
     reference = (
@@ -239,6 +241,7 @@ def evaluate_model(
         comparison=compare_sets(_features(samples), _features(reference), COMPARED_METRICS),
         histograms=mean_histograms(samples),
         samples=samples,
+        corpus_source=source,
         settings={
             "seeds": [seed_start, seed_start + n - 1],
             "temperature": base.temperature,
@@ -252,6 +255,7 @@ def evaluate_human(corpus: str | Corpus, threshold_bars: float = DEFAULT_THRESHO
     """The reference row: the test split's validity, its novelty against the training split, and
     its metrics compared with the validation split's (two human sets: a ceiling for a model)."""
     check_threshold(threshold_bars)
+    source = corpus if isinstance(corpus, str) else corpus.name
     corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
     index = load_index(corpus, "train")
     test = score_samples(human_samples(corpus, "test"), index, threshold_bars)
@@ -265,4 +269,5 @@ def evaluate_human(corpus: str | Corpus, threshold_bars: float = DEFAULT_THRESHO
         comparison=compare_sets(_features(test), _features(valid), COMPARED_METRICS),
         histograms=mean_histograms(test),
         samples=test,
+        corpus_source=source,
     )

@@ -8,8 +8,10 @@ from core.abc import default_unit
 from core.compose import ComposeSettings, compose
 from core.errors import UserError
 from core.notation import abc_to_svg, piano_roll_png
+from core.novelty import check_novelty
 from core.render import GM_INSTRUMENTS, render, wav_bytes
-from pages.common import cached_model, model_label, models_by_name
+from core.report import describe
+from pages.common import cached_model, cached_novelty_index, model_label, models_by_name
 
 ANY = "(model's choice)"
 TUNE_TYPES = [ANY, "jig", "reel", "hornpipe", "slip jig", "double jig", "polka", "waltz", "air"]
@@ -46,11 +48,22 @@ with st.form("compose"):
     c1, c2 = st.columns(2)
     instrument = c1.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
     tempo = c2.number_input("Tempo in quarter notes a minute (0: usual for the meter)", 0, 400, 0, key="tempo")
+    copy_bars = st.number_input("Flag the tune as a copy when it shares this many bars with a training tune",
+                                0.5, 16.0, 2.0, 0.5, key="copy_bars")
     submitted = st.form_submit_button("Generate", type="primary")
 
 
 def _choice(value: str) -> str | None:
     return None if value in (ANY, "(auto)") else value
+
+
+def _novelty(piece, corpus: str, bars: float) -> tuple[str, str]:
+    """Verdict and sentence of the novelty check against the model's training tunes."""
+    try:
+        result = check_novelty(piece.midi, cached_novelty_index(corpus), bars)
+    except UserError as exc:
+        return "unchecked", f"Novelty not checked: {exc}"
+    return result.verdict, describe(result)
 
 
 if submitted:
@@ -71,12 +84,14 @@ if submitted:
             except UserError as exc:
                 audio_error = str(exc)
             svgs = abc_to_svg(piece.abc)
+            novelty = _novelty(piece, cards[model].corpus.get("source") or cards[model].corpus.get("name"),
+                               float(copy_bars))
         st.session_state.history.insert(0, {
             "title": piece.title, "abc": piece.abc, "midi": piece.midi_bytes(), "wav": wav,
             "audio_error": audio_error, "svgs": svgs, "duration": piece.duration,
             "roll": None if svgs else piano_roll_png(piece.midi, title=piece.title),
             "label": f"{piece.title} · {model} · seed {seed} · T={temperature:g}",
-            "seconds_taken": time.perf_counter() - t0,
+            "seconds_taken": time.perf_counter() - t0, "novelty": novelty,
         })
         del st.session_state.history[HISTORY:]
     except UserError as exc:
@@ -89,6 +104,11 @@ def show(tune: dict, prefix: str) -> None:
     else:
         st.error(tune["audio_error"])
     st.caption(f"{tune['duration']:.1f} s of music, made in {tune['seconds_taken']:.2f} s")
+    verdict, sentence = tune.get("novelty", ("unchecked", ""))
+    if verdict == "copies":
+        st.warning(sentence, icon=":material/content_copy:")
+    elif sentence:
+        st.caption(f":material/new_releases: {sentence}")
     for svg in tune["svgs"]:
         st.image(svg)
     if tune["roll"] is not None:

@@ -1,0 +1,69 @@
+"""The Evaluate page and the Compose page's novelty verdict, through Streamlit's AppTest."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, SHIPPED
+
+TIMEOUT = 180  # importing torch alone takes ~2 s here; the first evaluation also builds the O'Neill index
+
+
+def _page(path: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(path)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_evaluate_shows_the_table_histograms_and_a_copied_passage():
+    at = _page("pages/views/evaluate.py")
+    at.multiselect(key="eval_models").set_value([SHIPPED[0]])
+    at.number_input(key="eval_n").set_value(2)
+    at.checkbox(key="eval_human").check()
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert table["set"].tolist() == [SHIPPED[0], "human (oneills1850 test split)"]
+    model, human = table.iloc[0], table.iloc[1]
+    assert model["pieces"] == 2 and model["parse & play"] == 1.0
+    assert human["pieces"] > 150 and 0 < human["copies ≥ 2 bars"] < 0.5  # human tunes share stock phrases too
+    assert 0 < model["metric overlap"] <= 1 and model["compared with"].startswith("oneills1850 test split")
+    overlaps = at.dataframe[1].value
+    assert "pitch_class_histogram" in overlaps.index and list(overlaps.columns) == table["set"].tolist()
+    charts = at.get("vega_lite_chart")  # pitch classes and note lengths, side by side
+    assert len(charts) == 2 and all(
+        SHIPPED[0] in c.proto.spec + c.proto.datasets[0].data.data.decode("latin-1") for c in charts
+    )
+    # the human row always has copies at 2 bars: its longest one is drawn next to the training tune
+    assert any("Copies" in m.value for m in at.markdown)
+    assert len(at.get("image")) >= 2
+
+
+def test_evaluate_asks_for_a_model():
+    at = _page("pages/views/evaluate.py")
+    at.multiselect(key="eval_models").set_value([])
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Pick at least one model" in at.warning[0].value
+
+
+def test_evaluate_runs_without_models(tmp_path, monkeypatch):
+    import core.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "SHIPPED_MODELS", tmp_path / "none")
+    monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))
+    at = _page("pages/views/evaluate.py")
+    assert any("No trained models yet" in i.value for i in at.info)
+
+
+def test_compose_shows_the_novelty_verdict_next_to_the_tune():
+    at = _page("pages/views/compose.py")
+    at.selectbox(key="model").set_value(SHIPPED[0])
+    at.slider(key="seconds").set_value(20)
+    at.number_input(key="copy_bars").set_value(0.5)  # any shared run of 8 notes or more now counts
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    sentences = [w.value for w in at.warning] + [c.value for c in at.caption]
+    verdict = [s for s in sentences if s.startswith("Copies") or "Novel" in s]
+    assert len(verdict) == 1 and "8-note runs occur in the train tunes" in verdict[0]
