@@ -10,6 +10,7 @@ PORT   ?= 8501
 .PHONY: run test setup system-deps bench clean-venv
 
 run: setup
+	@$(PY) -m core admin-password  # first run: makes the survey admin password and prints it once
 	$(PY) -m streamlit run app.py --server.headless true --server.address localhost --server.port $(PORT)
 
 test: setup

@@ -162,6 +162,19 @@ def _cmd_survey_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_admin_password(args: argparse.Namespace) -> int:
+    from core.admin import config_path, ensure_password
+
+    if args.reset:
+        config_path().unlink(missing_ok=True)
+    password = ensure_password()
+    if password is None:
+        print(f"The survey admin password is set (its hash is in {config_path()}); --reset makes a new one.")
+    else:
+        print(f"Survey admin password (shown once, only its hash is stored in {config_path()}): {password}")
+    return 0
+
+
 def _cmd_novelty(args: argparse.Namespace) -> int:
     from core.compose import load_model
     from core.notes import read_music_file
@@ -282,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", action="store_true", help="list every sample in the JSON")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_cmd_evaluate_samples)
+
+    p = sub.add_parser("admin-password", help="make the survey admin password if none is set, and print it once")
+    p.add_argument("--reset", action="store_true", help="replace the current password with a new one")
+    p.set_defaults(func=_cmd_admin_password)
     return parser
 
 

@@ -265,3 +265,29 @@ def catch_clips(policy: ClipPolicy, seed: int = 0) -> list[PreparedClip]:
     machine = prepare_clip(noise, "machine", "catch", {"kind": "catch", "title": "random notes", "seed": seed},
                            policy, is_catch=True)
     return [human, machine]
+
+
+def tone_check_wav(tones: int, policy: ClipPolicy | None = None) -> bytes:
+    """The volume check: ``tones`` beeps (0.35 s each, 0.65 s apart, rising from 523 Hz) at the clips' loudness.
+
+    A participant who hears and counts them has working sound at a level where the clips are audible.
+    """
+    policy = policy or ClipPolicy()
+    if not 1 <= tones <= 9:
+        raise UserError(f"A volume check has 1 to 9 tones, not {tones}.")
+    sr = policy.sample_rate
+    t = np.arange(round(0.35 * sr)) / sr
+    silence = np.zeros(round(0.65 * sr), dtype=np.float32)
+    parts = [silence]
+    for i in range(tones):
+        beep = np.sin(2 * np.pi * 523.25 * 2 ** (i * 2 / 12) * t).astype(np.float32)
+        parts += [fade(beep[:, None], 0.02, sr)[:, 0], silence]
+    audio = np.repeat(np.concatenate(parts)[:, None], 2, axis=1)
+    gain = 10 ** ((policy.target_lufs - loudness(audio, sr)) / 20)
+    return wav_bytes(np.clip(audio * np.float32(gain), -PEAK_LIMIT, PEAK_LIMIT), sr)
+
+
+def policy_from_dict(values: dict) -> ClipPolicy:
+    """A ClipPolicy from its ``asdict`` form (unknown keys are ignored, missing ones take the defaults)."""
+    known = {f for f in ClipPolicy.__dataclass_fields__}
+    return ClipPolicy(**{k: v for k, v in (values or {}).items() if k in known})

@@ -92,6 +92,7 @@ if submitted:
             "roll": None if svgs else piano_roll_png(piece.midi, title=piece.title),
             "label": f"{piece.title} · {model} · seed {seed} · T={temperature:g}",
             "seconds_taken": time.perf_counter() - t0, "novelty": novelty,
+            "meta": piece.meta,  # model and settings: the survey builder can take this tune as a machine clip
         })
         del st.session_state.history[HISTORY:]
     except UserError as exc:

@@ -1,0 +1,54 @@
+"""Survey admin: each survey's link, open / pause / close, how evenly its clips were dealt, the votes as CSV."""
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import UserError
+from core.survey_io import responses_to_csv
+from pages.common.admin import require_admin, survey_link
+from survey_db import store
+
+ACTIONS = {"open": "Open", "paused": "Pause", "closed": "Close"}
+ALLOWED = {"draft": ("open", "closed"), "open": ("paused", "closed"), "paused": ("open", "closed"), "closed": ()}
+
+require_admin()
+st.title("Survey admin")
+surveys = store.list_surveys()
+if not surveys:
+    st.info("No surveys yet: build one on the Survey builder page.")
+    st.stop()
+
+st.dataframe(pd.DataFrame([{
+    "id": s.id, "title": s.title, "status": s.status, "question": s.question, "human clips": s.clips["human"],
+    "machine clips": s.clips["machine"], "catch clips": s.clips["catch"], "participants": s.participants,
+    "finished": s.finished, "answers": s.responses, "created (UTC)": s.created_at.strftime("%Y-%m-%d %H:%M"),
+} for s in surveys]), hide_index=True, width="stretch")
+
+by_id = {s.id: s for s in surveys}
+chosen = by_id[st.selectbox("Survey", list(by_id), format_func=lambda i: f"{i} · {by_id[i].title} · {by_id[i].status}",
+                            key="a_survey")]
+st.markdown(f"**Participant link** ({chosen.status}; a survey takes answers only while open):")
+st.code(survey_link(chosen.token), language=None)
+columns = st.columns(3)
+for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
+    if column.button(ACTIONS[status], key=f"a_{status}", type="primary" if status == "open" else "secondary"):
+        try:
+            store.set_status(chosen.id, status)
+        except UserError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
+st.subheader("Clips")
+st.caption("Dealt: participants given the clip (dealt evenly); answers: votes stored.")
+st.dataframe(store.clip_table(chosen.id), hide_index=True, width="stretch")
+
+st.subheader("Responses")
+responses = store.responses_frame(chosen.id)
+if responses.empty:
+    st.info("No answers yet.")
+else:
+    st.dataframe(responses, hide_index=True, width="stretch")
+    st.download_button("Download responses (CSV)", responses_to_csv(responses), f"survey-{chosen.id}-responses.csv",
+                       "text/csv", key="a_download")
+    st.caption("Analyse it with `python -m core survey-stats FILE.csv`.")

@@ -1,0 +1,89 @@
+"""Survey builder (admin): human and machine clips through one fair path, the questions, then create."""
+
+import streamlit as st
+
+from core.checkpoint import list_models
+from core.clips import MAX_UPLOAD_BYTES, ClipPolicy
+from core.corpus import BUILTIN
+from core.errors import UserError
+from core.render import GM_INSTRUMENTS
+from core.survey_build import BuildRequest, build_clips
+from pages.common.admin import require_admin, survey_link
+from survey_db import store
+
+QUESTIONS = {"binary": "Human or machine? (a vote)", "rating": "1-5 rating (1 = surely human)", "both": "Both"}
+
+require_admin()
+st.title("Survey builder")
+st.caption("Every clip, human or machine, is played by the same instrument and SoundFont at the same tempo "
+           "policy and velocity, cut to the same length with a fade in and out, and set to the same loudness.")
+models = [card.name for card in list_models()]
+history = st.session_state.get("history", [])
+
+with st.form("builder"):
+    title = st.text_input("Title (participants see it)", "Human or machine?", max_chars=200, key="b_title")
+    question = st.radio("Question", list(QUESTIONS), format_func=QUESTIONS.get, horizontal=True, key="b_question")
+    consent = st.text_area("Consent text", store.DEFAULT_CONSENT, max_chars=store.MAX_CONSENT_CHARS, key="b_consent")
+    c1, c2, c3, c4 = st.columns(4)
+    demographics = c1.checkbox("Ask age, training, habits", key="b_demographics")
+    comment = c2.checkbox("Ask for a comment", key="b_comment")
+    headphones = c3.checkbox("Volume check first", key="b_headphones")
+    catch = c4.checkbox("Catch clips (attention checks)", key="b_catch")
+    c1, c2, c3 = st.columns(3)
+    per_participant = c1.number_input("Clips per participant (0: all)", 0, 200, 0, key="b_per_participant")
+    min_listen = c2.number_input("Minimum listening before a vote (s)", 0.0, 120.0, 5.0, key="b_min_listen")
+    code = c3.text_input("Completion code (optional)", max_chars=64, key="b_code")
+
+    st.subheader("Clips")
+    c1, c2, c3, c4 = st.columns(4)
+    excerpt = c1.number_input("Excerpt length (s)", 3.0, 120.0, 20.0, key="b_excerpt")
+    instrument = c2.selectbox("Instrument", list(GM_INSTRUMENTS), index=4, key="b_instrument")
+    tempo = c3.number_input("Tempo, quarter notes a minute (0: usual for the meter)", 0, 400, 0, key="b_tempo")
+    loudness = c4.number_input("Loudness (LUFS)", -40.0, -10.0, -20.0, key="b_lufs")
+
+    st.markdown("**Human pieces** (a corpus's test split: a model may have memorised its training tunes)")
+    c1, c2, c3 = st.columns(3)
+    corpus = c1.selectbox("Corpus", list(BUILTIN), key="b_corpus")
+    n_human = c2.number_input("Tunes from its test split", 0, 100, 4, key="b_n_human")
+    human_seed = c3.number_input("Draw (seed)", 0, 2**31 - 1, 0, key="b_human_seed")
+    uploads = st.file_uploader(f"…or upload MIDI/ABC files (at most {MAX_UPLOAD_BYTES // 2**20} MiB each)",
+                               type=["mid", "midi", "abc"], accept_multiple_files=True, key="b_uploads")
+
+    st.markdown("**Machine pieces** (sampled now), and tunes from this visit's Compose page")
+    c1, c2, c3, c4 = st.columns(4)
+    chosen = c1.multiselect("Models", models, default=models[:1], key="b_models")
+    per_model = c2.number_input("Tunes per model", 0, 100, 4, key="b_per_model")
+    temperature = c3.slider("Temperature", 0.1, 2.0, 0.8, 0.05, key="b_temperature")
+    first_seed = c4.number_input("First seed", 0, 2**31 - 1, 0, key="b_first_seed")
+    picked = [i for i, tune in enumerate(history) if st.checkbox(tune["label"], key=f"b_history_{i}")]
+    submitted = st.form_submit_button("Create survey", type="primary")
+
+if submitted:
+    spec = store.SurveySpec(
+        title=title, question=question, consent_text=consent, ask_demographics=demographics, ask_comment=comment,
+        headphone_check=headphones, clips_per_participant=int(per_participant), min_listen_seconds=float(min_listen),
+        completion_code=code.strip() or None,
+    )
+    policy = ClipPolicy(excerpt_seconds=float(excerpt), program=GM_INSTRUMENTS[instrument],
+                        tempo_qpm=float(tempo) or None, target_lufs=float(loudness))
+    request = BuildRequest(
+        corpus=corpus, n_human=int(n_human), human_seed=int(human_seed),
+        uploads=[(f.name, f.getvalue()) for f in uploads or []], models=chosen, per_model=int(per_model),
+        temperature=float(temperature), first_seed=int(first_seed),
+        history=[(history[i]["abc"], history[i].get("meta", {})) for i in picked], catch=catch,
+    )
+    try:
+        spec.validate()
+        with st.status("Preparing clips…") as status:
+            clips, notes = build_clips(request, policy, progress=lambda msg: status.update(label=msg))
+            status.update(label=f"{len(clips)} clips ready", state="complete")
+        survey_id = store.create_survey(store.SurveySpec(**{**spec.__dict__, "policy": policy.__dict__}), clips)
+    except UserError as exc:
+        st.error(str(exc))
+    else:
+        token = next(s.token for s in store.list_surveys() if s.id == survey_id)
+        st.success(f"Survey {survey_id} created as a draft with {len(clips)} clips. Open it on Survey admin; "
+                   "participants then use this link:")
+        st.code(survey_link(token), language=None)
+        for note in notes:
+            st.caption(note)
