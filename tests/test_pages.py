@@ -89,11 +89,12 @@ def test_page_scripts_live_in_views_not_directly_in_pages():
     assert registered == len(list((ROOT / "pages" / "views").glob("*.py")))
 
 
-def test_train_page_runs_a_tiny_model_that_then_appears_on_compose():
+def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, monkeypatch):
     import time
 
     from core import jobs
 
+    monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))  # only this test's runs on the page
     at = _app()
     at.switch_page("pages/views/train.py")
     at.run()
@@ -102,7 +103,8 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose():
     at.number_input(key="epochs").set_value(1)
     at.checkbox(key="quick").check()
     at.button[0].click().run()
-    assert not at.exception and not at.error
+    assert not at.exception
+    assert not at.error, at.error[0].value
     assert at.success[0].value == "Training page-tiny started."
     job = next(j for j in jobs.list_jobs() if j.name == "page-tiny")
     assert any("page-tiny" in m.value and "running" in m.value for m in at.markdown)  # the run is listed
