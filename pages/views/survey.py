@@ -110,7 +110,8 @@ elif state.step == "clip":
 elif state.step == "comment":
     st.subheader("Anything to add? (optional)")
     with st.form("comment"):
-        text = st.text_area("Comment", max_chars=P.MAX_COMMENT_CHARS, key="comment")
+        # no max_chars: Streamlit would cut a longer text silently; finish() refuses it with a message instead
+        text = st.text_area(f"Comment (up to {P.MAX_COMMENT_CHARS:,} characters)", key="comment")
         if st.form_submit_button("Finish", type="primary"):
             run_step(lambda: P.finish(survey_token, person, text))
 
