@@ -66,15 +66,30 @@ if not results:
     st.stop()
 
 st.subheader("Validity, novelty and closeness to the human tunes")
-st.dataframe(pd.DataFrame([summary_row(ev) for ev in results]), hide_index=True, width="stretch")
+table = pd.DataFrame([summary_row(ev) for ev in results])
+shares = [c for c in table.columns if c not in ("set", "pieces", "longest shared run (median notes)", "compared with")]
+percent = {c: st.column_config.NumberColumn(format="percent") for c in shares if c != "metric overlap"}
+st.dataframe(table, hide_index=True, width="stretch", column_config=percent)
 with st.expander("Overlap per metric (1: distributed like the human tunes)"):
     st.dataframe(pd.DataFrame(metric_overlaps(results)).T, width="stretch")
 
 c1, c2 = st.columns(2)
-c1.markdown("**Pitch classes** (share of notes)")
-c1.bar_chart(pd.DataFrame(histograms(results, "pitch_class_histogram")), stack=False)
-c2.markdown("**Note lengths** (share of notes; t = triplet, . = dotted)")
-c2.bar_chart(pd.DataFrame(histograms(results, "note_length_histogram")), stack=False)
+c1.markdown("**Pitch classes**")
+c1.bar_chart(
+    pd.DataFrame(histograms(results, "pitch_class_histogram")),
+    stack=False,
+    sort=False,
+    x_label="pitch class",
+    y_label="share of notes",
+)
+c2.markdown("**Note lengths**")
+c2.bar_chart(
+    pd.DataFrame(histograms(results, "note_length_histogram")),
+    stack=False,
+    sort=False,
+    x_label="note length (t: triplet, .: dotted)",
+    y_label="share of notes",
+)
 
 st.subheader("Copied passages")
 for ev in results:
@@ -85,8 +100,8 @@ for ev in results:
     who = f"seed {example.sample.seed}" if example.sample.seed is not None else example.sample.label
     st.markdown(f"**{ev.name}**, {who}: {describe(example.result)}")
     left, right = st.columns(2)
-    left.image(piano_roll_png(example.sample_excerpt, title=f"{ev.name}, {who}"), caption="the sample")
+    left.image(piano_roll_png(example.sample_excerpt, title=f"{ev.name}, {who}"), caption="the passage in the sample")
     right.image(
         piano_roll_png(example.source_excerpt, title=example.result.source_piece or ""),
-        caption=f"the {example.result.split} tune it shares the passage with",
+        caption=f"the same passage in the {example.result.split} tune",
     )
