@@ -155,13 +155,15 @@ def join(survey_token: str, url: str | None = None) -> str:
 
 
 def _participant(session, survey_token: str, participant_token: str) -> tuple[Survey, Participant]:
-    survey = session.scalars(select(Survey).where(Survey.token == survey_token)).first()
-    if survey is None:
-        raise UserError(UNKNOWN_SURVEY)
-    participant = session.scalars(select(Participant).where(Participant.token == participant_token)).first()
-    if participant is None or participant.survey_id != survey.id:
-        raise UserError(BAD_PARTICIPANT)
-    return survey, participant
+    row = session.execute(
+        select(Survey, Participant).join(Participant, Participant.survey_id == Survey.id)
+        .where(Participant.token == participant_token, Survey.token == survey_token)
+    ).first()
+    if row is None:
+        if session.scalar(select(Survey.id).where(Survey.token == survey_token)) is None:
+            raise UserError(UNKNOWN_SURVEY)
+        raise UserError(BAD_PARTICIPANT)  # made up, or from another survey
+    return row[0], row[1]
 
 
 def _answered(session, participant: Participant) -> set[int]:

@@ -49,8 +49,12 @@ class PostgresServer:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
     @classmethod
-    def start(cls) -> PostgresServer:
-        """Start a cluster; RuntimeError with the reason when it cannot be done here."""
+    def start(cls, durable: bool = False) -> PostgresServer:
+        """Start a cluster; RuntimeError with the reason when it cannot be done here.
+
+        Not ``durable`` (the tests): no fsync and asynchronous commit, for speed; transactions, locks and
+        constraints behave exactly as on a durable server. ``durable``: PostgreSQL's defaults (benchmarks).
+        """
         bin_dir = pg_bin_dir()
         if bin_dir is None:
             raise RuntimeError(SKIP_NO_PG)
@@ -65,6 +69,8 @@ class PostgresServer:
         if proc.returncode:
             raise RuntimeError(f"initdb failed: {proc.stderr.strip()[-300:]}")
         options = f"-p {server.port} -k {server.dir} -c listen_addresses=127.0.0.1 -c max_connections=60"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         proc = server._run(str(bin_dir / "pg_ctl"), "-D", data, "-o", options, "-l", str(server.dir / "log"),
                            "-w", "-t", "60", "start")
         if proc.returncode:
