@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def _write_index(path: Path, index: NoveltyIndex) -> None:
     meta = {k: getattr(index, k) for k in ("corpus", "split", "content_hash", "titles", "files", "skipped")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two processes may build at once
         np.savez(tmp, meta=np.array(json.dumps(meta)), **{k: getattr(index, k) for k in _ARRAYS})
         tmp.replace(path)
     except OSError:
