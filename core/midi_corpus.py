@@ -29,7 +29,7 @@ from core.errors import UserError
 from core.midi_parse import BadMusicFile, parse_midi
 from core.midi_piece import MidiPiece
 from core.midi_sources import Entry, IngestLimits, Item, Rejected, fingerprint, iter_path, iter_uploads
-from core.midi_store import cache_path, check_name, load, named_corpora, named_dir, save, save_named
+from core.midi_store import NAME_RE, cache_path, check_name, load, named_corpora, named_dir, save, save_named
 from core.midi_transform import (
     FilteredOut,
     IngestOptions,
@@ -46,7 +46,7 @@ from core.score_import import score_to_midi
 SPLITS = ("train", "valid", "test")
 PARSER_VERSION = f"midi-1/symusic-{symusic.__version__}"
 BUILTIN_MIDI = {
-    "bach": "Bach chorales bundled with music21 (410, four voices): MusicXML converted to MIDI once, cached",
+    "bach": "Bach chorales bundled with music21 (410 files, four voices): MusicXML converted to MIDI once",
 }
 Progress = Callable[[int, int], None]
 
@@ -153,7 +153,9 @@ def list_midi_corpora() -> dict[str, str]:
 
 def is_midi_corpus(name: str | None) -> bool:
     """True for ``bach`` and the names of imported MIDI corpora."""
-    return bool(name) and (name in BUILTIN_MIDI or (named_dir() / f"{name}.npz").is_file())
+    if not name or not NAME_RE.match(name):
+        return False
+    return name in BUILTIN_MIDI or (named_dir() / f"{name}.npz").is_file()
 
 
 def bach_files() -> list[Path]:

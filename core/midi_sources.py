@@ -45,15 +45,20 @@ class IngestLimits:
     max_ratio : float
         Largest uncompressed/compressed size of one member (MIDI about 3, MusicXML up to 50,
         a zip bomb about 1,000).
+    max_score_bytes : int
+        Largest MusicXML or kern text handed to music21, in bytes (unpacked from ``.mxl``): music21
+        needs about a second and tens of MB of memory per MB of MusicXML. The largest of music21's
+        Bach chorales is 1.4 MB.
     """
 
     max_file_bytes: int = MAX_USER_FILE_BYTES
     max_archive_bytes: int = 1024 * 2**20
     max_entries: int = 20_000
     max_ratio: float = 200.0
+    max_score_bytes: int = 8 * 2**20
 
     def __post_init__(self) -> None:
-        for name in ("max_file_bytes", "max_archive_bytes", "max_entries", "max_ratio"):
+        for name in ("max_file_bytes", "max_archive_bytes", "max_entries", "max_ratio", "max_score_bytes"):
             if not getattr(self, name) > 0:
                 raise UserError(f"The import limit {name} must be positive, not {getattr(self, name)!r}.")
 

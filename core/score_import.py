@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from core.midi_parse import BadMusicFile
 from core.midi_sources import IngestLimits, mb, read_member, unsafe_member
+from core.midi_store import atomic_write
 from core.paths import cache_dir
 
 FORMATS = {"musicxml": "musicxml", "mxl": "musicxml", "kern": "humdrum"}
@@ -49,7 +50,9 @@ def score_to_midi(data: bytes, kind: str, limits: IngestLimits) -> list[bytes]:
     cached = _read_cache(key)
     if cached is not None:
         return cached
-    text = mxl_score(data, limits) if kind == "mxl" else decode_text(data)
+    text = mxl_score(data, limits) if kind == "mxl" else data
+    if len(text) > limits.max_score_bytes:
+        raise BadMusicFile(f"the score text is {mb(len(text))}; the limit for scores is {mb(limits.max_score_bytes)}")
     midis = _convert(text, FORMATS[kind])
     _write_cache(key, midis)
     return midis
@@ -144,7 +147,5 @@ def _read_cache(key: str) -> list[bytes] | None:
 
 
 def _write_cache(key: str, midis: list[bytes]) -> None:
-    from core.midi_store import atomic_write
-
     with contextlib.suppress(OSError):  # a read-only data folder only costs the cache
         atomic_write(_cache_path(key), json.dumps({"midi": [base64.b64encode(m).decode() for m in midis]}).encode())

@@ -424,6 +424,20 @@ def test_bach_is_registered_and_scores_convert(tmp_path, data_dir):
     assert len(list((data_dir / "cache" / "score-midi").glob("*.json"))) >= 2  # converted once, kept
 
 
+def test_oversized_scores_and_mxl_bombs_never_reach_music21():
+    big_xml = b"<?xml version='1.0'?><score-partwise>" + b" " * 5000 + b"</score-partwise>"
+    bomb = zip_bytes({"META-INF/container.xml": b'<rootfile full-path="s.xml"/>', "s.xml": b"<" + bytes(2**20)})
+    escape = zip_bytes({"META-INF/container.xml": b'<rootfile full-path="../s.xml"/>', "../s.xml": b"<x/>"})
+    corpus = import_uploads([("big.xml", big_xml), ("bomb.mxl", bomb), ("escape.mxl", escape), ("ok.mid", midi())],
+                            "u", limits=IngestLimits(max_score_bytes=4000))
+    assert [p.source for p in corpus.pieces] == ["ok.mid"]
+    assert left_out(corpus) == {
+        "big.xml": "the score text is 0.00482 MB; the limit for scores is 0.00381 MB",  # 5,054 bytes
+        "bomb.mxl": "its score is compressed more than 200 to 1 (a zip bomb?)",
+        "escape.mxl": "the .mxl container names an unsafe path",
+    }
+
+
 # --- the CLI ---------------------------------------------------------------------------------------------
 
 
