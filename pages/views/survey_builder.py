@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from core.checkpoint import list_models
 from core.clips import MAX_UPLOAD_BYTES, ClipPolicy
 from core.corpus import BUILTIN
 from core.errors import UserError
 from core.render import GM_INSTRUMENTS
 from core.survey_build import BuildRequest, build_clips
+from pages.common import models_by_name
 from pages.common.admin import require_admin, survey_link
 from survey_db import store
 
@@ -17,7 +17,7 @@ require_admin()
 st.title("Survey builder")
 st.caption("Every clip, human or machine, is played by the same instrument and SoundFont at the same tempo "
            "policy and velocity, cut to the same length with a fade in and out, and set to the same loudness.")
-models = [card.name for card in list_models()]
+models = list(models_by_name())  # best test bits per character first
 history = st.session_state.get("history", [])
 
 with st.form("builder"):
@@ -28,7 +28,7 @@ with st.form("builder"):
     demographics = c1.checkbox("Ask age, training, habits", key="b_demographics")
     comment = c2.checkbox("Ask for a comment", key="b_comment")
     headphones = c3.checkbox("Volume check first", key="b_headphones")
-    catch = c4.checkbox("Catch clips (attention checks)", key="b_catch")
+    catch = c4.checkbox("Catch clips", key="b_catch", help="A known human tune and random notes: attention checks")
     c1, c2, c3 = st.columns(3)
     per_participant = c1.number_input("Clips per participant (0: all)", 0, 200, 0, key="b_per_participant")
     min_listen = c2.number_input("Minimum listening before a vote (s)", 0.0, 120.0, 5.0, key="b_min_listen")
@@ -50,11 +50,11 @@ with st.form("builder"):
                                type=["mid", "midi", "abc"], accept_multiple_files=True, key="b_uploads")
 
     st.markdown("**Machine pieces** (sampled now), and tunes from this visit's Compose page")
-    c1, c2, c3, c4 = st.columns(4)
-    chosen = c1.multiselect("Models", models, default=models[:1], key="b_models")
-    per_model = c2.number_input("Tunes per model", 0, 100, 4, key="b_per_model")
-    temperature = c3.slider("Temperature", 0.1, 2.0, 0.8, 0.05, key="b_temperature")
-    first_seed = c4.number_input("First seed", 0, 2**31 - 1, 0, key="b_first_seed")
+    chosen = st.multiselect("Models", models, default=models[:1], key="b_models")
+    c1, c2, c3 = st.columns(3)
+    per_model = c1.number_input("Tunes per model", 0, 100, 4, key="b_per_model")
+    temperature = c2.slider("Temperature", 0.1, 2.0, 0.8, 0.05, key="b_temperature")
+    first_seed = c3.number_input("First seed", 0, 2**31 - 1, 0, key="b_first_seed")
     picked = [i for i, tune in enumerate(history) if st.checkbox(tune["label"], key=f"b_history_{i}")]
     submitted = st.form_submit_button("Create survey", type="primary")
 
