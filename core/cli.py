@@ -187,6 +187,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     settings = ComposeSettings(
         model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k,
         opening=opening, seconds=args.seconds, tempo=args.tempo, program=args.program,
+        max_copy_bars=None if args.allow_copies else args.max_copy_bars,
         **{name: value if value is not None else fields.get(name) for name, value in given.items()},
     )
     summary = compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)
@@ -323,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tempo", type=float, help="quarter notes per minute (default: by meter)")
     p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (0 = piano)")
     p.add_argument("--soundfont", help="a .sf2 SoundFont (default: the one in pretty_midi)")
+    p.add_argument("--max-copy-bars", type=float, default=2.0,
+                   help="sample again when the tune shares this many bars with a training tune (default 2)")
+    p.add_argument("--allow-copies", action="store_true", help="do not check the tune against the training tunes")
     p.add_argument("--stem", default="tune", help="file name stem for the outputs")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_cmd_generate)

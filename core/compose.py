@@ -20,6 +20,7 @@ import torch
 from core.abc import analyse_body, normalise_meter, parse_fraction
 from core.checkpoint import LoadedModel, find_model, load_checkpoint
 from core.errors import UserError
+from core.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
 from core.piece import Piece, UnplayableABC
 from core.render import render, resolve_soundfont, wav_bytes, write_atomic
 from core.sampling import Sampler, check_temperature
@@ -83,6 +84,7 @@ class ComposeSettings:
     tempo: float | None = None  # quarter notes per minute; None: by meter and tune type
     program: int = 0
     max_attempts: int = 6
+    max_copy_bars: float | None = 2.0  # re-sample a tune sharing this many bars with a training tune; None: allow
 
     def validate(self) -> None:
         """Raise UserError for any setting out of range or malformed."""
@@ -91,6 +93,8 @@ class ComposeSettings:
             raise UserError(f"Length must be between 2 and 600 seconds, not {self.seconds}.")
         if self.tempo is not None and not 20 <= self.tempo <= 400:
             raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {self.tempo}.")
+        if self.max_copy_bars is not None:
+            check_threshold(self.max_copy_bars)
         if not 0 <= self.program <= 127:
             raise UserError(f"General MIDI program must be between 0 and 127, not {self.program}.")
         if self.meter and normalise_meter(self.meter) == "none":
@@ -166,6 +170,7 @@ def compose(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Pie
     """Sample a playable tune; the same model, seed and settings give the same tune."""
     settings.validate()
     loaded = loaded or load_model(settings.model)
+    index = training_index(loaded) if settings.max_copy_bars else None
     generator = torch.Generator().manual_seed(settings.seed)
     reasons = []
     t0 = time.perf_counter()
@@ -175,6 +180,8 @@ def compose(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Pie
             piece = Piece.from_abc(abc, settings.program, meta={})
             if piece.duration < 0.5 * info["estimated_s"]:
                 raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds")
+            if index is not None:
+                info["novelty"] = _check_copy(piece, index, settings.max_copy_bars)
         except (_Retry, UnplayableABC) as exc:
             reasons.append(str(exc))
             continue
@@ -191,6 +198,31 @@ def compose(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Pie
         f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
         "try a lower temperature or another seed."
     )
+
+
+@lru_cache(maxsize=8)
+def _index_of(corpus: str) -> NoveltyIndex | None:
+    try:
+        return load_index(corpus, "train")
+    except UserError:
+        return None  # a user corpus that is gone: tunes are not checked for copies
+
+
+def training_index(loaded: LoadedModel) -> NoveltyIndex | None:
+    """The novelty index of the model's training tunes (built once per corpus, then cached on disk)."""
+    source = loaded.card.corpus.get("source") or loaded.card.corpus.get("name")
+    return _index_of(str(source)) if source else None
+
+
+def _check_copy(piece: Piece, index: NoveltyIndex, max_bars: float) -> dict:
+    """The novelty result; raises _Retry when the tune copies ``max_bars`` bars of a training tune."""
+    try:
+        result = check_novelty(piece.midi, index, max_bars)
+    except UserError as exc:
+        raise _Retry(str(exc)) from None
+    if result.verdict == "copies":
+        raise _Retry(f"it copied {result.shared_bars:g} bars of {result.source_piece!r}")
+    return result.to_dict()
 
 
 def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:

@@ -1,5 +1,7 @@
 """Generation with a shipped model: reproducible, well-formed, playable, and honest about errors."""
 
+from fractions import Fraction as F
+
 import pytest
 
 from core.abc import analyse_body, split_tunes
@@ -117,3 +119,18 @@ def test_without_fluidsynth_abc_and_midi_are_still_written(tmp_path, monkeypatch
     with pytest.raises(UserError, match="libfluidsynth3"):
         compose_mod.compose_to_files(ComposeSettings(MODEL, seed=1, seconds=10), tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tune.abc", "tune.mid"]
+
+
+def test_a_tune_that_copies_a_training_tune_is_sampled_again_or_refused(shipped_lstm):
+    from core.corpus import load_corpus
+
+    tune = next(t for t in load_corpus("oneills1850").split("train") if t.meter == "6/8" and t.unit == "1/8")
+    bars = analyse_body(tune.body, tune.meter, tune.unit).bars
+    opening = " | ".join(b.text for b in bars[1:5] if b.length == F(3, 4)) + " |"  # four full bars, forced
+    copied = dict(seed=1, meter="6/8", unit="1/8", key=tune.key, opening=opening, seconds=15)
+    with pytest.raises(UserError, match="copied"):
+        _compose(shipped_lstm, **copied)  # every attempt starts with the copied bars
+    piece = _compose(shipped_lstm, **copied, max_copy_bars=None)
+    assert "novelty" not in piece.meta  # not checked when copies are allowed
+    fresh = _compose(shipped_lstm, seed=1, seconds=15)
+    assert fresh.meta["novelty"]["verdict"] == "novel" and fresh.meta["novelty"]["shared_bars"] < 2

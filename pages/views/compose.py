@@ -8,7 +8,7 @@ from core.abc import default_unit
 from core.compose import ComposeSettings, compose
 from core.errors import UserError
 from core.notation import abc_to_svg, piano_roll_png
-from core.novelty import check_novelty
+from core.novelty import NoveltyResult, check_novelty
 from core.render import GM_INSTRUMENTS, render, wav_bytes
 from core.report import describe
 from pages.common import cached_model, cached_novelty_index, model_label, models_by_name
@@ -48,8 +48,11 @@ with st.form("compose"):
     c1, c2 = st.columns(2)
     instrument = c1.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
     tempo = c2.number_input("Tempo in quarter notes a minute (0: usual for the meter)", 0, 400, 0, key="tempo")
-    copy_bars = st.number_input("Flag the tune as a copy when it shares this many bars with a training tune",
-                                0.5, 16.0, 2.0, 0.5, key="copy_bars")
+    c1, c2 = st.columns(2)
+    avoid_copies = c1.checkbox("Sample again when the tune copies a training tune", value=True, key="avoid_copies",
+                               help="Every tune is checked against the model's training tunes, key and tempo aside.")
+    copy_bars = c2.number_input("A copy: this many bars shared with one training tune", 0.5, 16.0, 2.0, 0.5,
+                                key="copy_bars")
     submitted = st.form_submit_button("Generate", type="primary")
 
 
@@ -59,6 +62,9 @@ def _choice(value: str) -> str | None:
 
 def _novelty(piece, corpus: str, bars: float) -> tuple[str, str]:
     """Verdict and sentence of the novelty check against the model's training tunes."""
+    if "novelty" in piece.meta:  # compose checked it already, while refusing copies
+        result = NoveltyResult(**piece.meta["novelty"])
+        return result.verdict, describe(result)
     try:
         result = check_novelty(piece.midi, cached_novelty_index(corpus), bars)
     except UserError as exc:
@@ -73,6 +79,7 @@ if submitted:
         meter=chosen_meter, key=_choice(key), rhythm=_choice(tune_type), opening=opening.strip(),
         unit=_choice(unit) or (default_unit(chosen_meter) if chosen_meter else None),
         seconds=float(seconds), tempo=float(tempo) or None, program=GM_INSTRUMENTS[instrument],
+        max_copy_bars=float(copy_bars) if avoid_copies else None,
     )
     try:
         with st.spinner("Composing…"):
