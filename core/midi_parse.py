@@ -9,6 +9,7 @@ reason shown in an import summary.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,10 +118,13 @@ def parse_midi(data: bytes) -> ParsedMidi:
 
 
 def _reason(message: str) -> str:
-    low = message.lower()
-    if "chunk length" in low or "less than" in low or "unexpected end" in low:
-        return f"truncated or corrupt MIDI file ({message.strip()})"
-    return f"corrupt MIDI data ({message.strip()})"
+    low, message = message.lower(), message.strip().removeprefix("MiniMidi: ")
+    velocity = re.fullmatch(r"Get velocity=(\d+)", message)
+    if velocity:
+        return f"corrupt MIDI data (a note velocity of {velocity.group(1)}; MIDI data bytes are 0-127)"
+    if "chunk length" in low or "less than" in low or "unexpected e" in low:
+        return f"truncated or corrupt MIDI file ({message})"
+    return f"corrupt MIDI data ({message})"
 
 
 def _tempo_map(score: symusic.Score) -> tuple[np.ndarray, np.ndarray]:

@@ -115,6 +115,7 @@ def test_parse_converts_ticks_through_the_tempo_map():
         (smf([(0, tempo(1)), *NOTE]), "absurd tempo: 6e+07 quarter notes per minute"),
         (smf([(0, tempo(0xFFFFFF)), *NOTE]), "absurd tempo: 3.576 quarter notes per minute"),
         (smf([(0, b"\x90\x3c\x40"), (0x0FFFFFFF, b"\x80\x3c\x40")]), "hours: the times are corrupt"),
+        (smf([(0, b"\x90\x3c\xc8"), (480, b"\x80\x3c\x40")]), "a note velocity of 200; MIDI data bytes are 0-127"),
     ],
 )
 def test_parse_refuses_bad_midi_with_a_reason(data, reason):
