@@ -86,6 +86,7 @@ def main() -> None:
         "median_compose_s": round(statistics.median(r["compose_s"] for r in rows), 3),
         "median_render_s": round(statistics.median(r["render_s"] for r in rows), 3),
         "median_music_s": round(music, 1),
+        "mean_attempts": round(statistics.mean(r["attempts"] for r in rows), 2),
         "ms_per_char": round(1000 * sum(r["compose_s"] for r in rows) / sum(r["chars"] for r in rows), 3),
         "speedup_vs_report": round(10.0 / med, 1),
         "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}",
