@@ -45,6 +45,16 @@ def test_first_use_migrates_to_head_with_the_tables(url):
     assert any(u["column_names"] == ["participant_id", "clip_id"] for u in uniques)
 
 
+def test_the_migrations_match_the_models(url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from survey_db.models import Base
+
+    with get_engine(url).connect() as c:
+        assert compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata) == []
+
+
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
     engine = get_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
     with engine.connect() as c:
