@@ -62,3 +62,18 @@ def test_cli_prints_the_new_password_once(capsys):
     assert password not in capsys.readouterr().out
     assert main(["admin-password", "--reset"]) == 0
     assert not admin.verify_password(password, admin.stored_hash())
+
+
+def test_the_login_page_makes_a_password_when_none_is_set_and_prints_it_to_the_terminal(capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages/views/survey_admin.py"), default_timeout=60)
+    at.run()
+    assert at.title[0].value == "Admin login" and "printed in the terminal" in at.info[0].value
+    password = capsys.readouterr().out.split("only its hash is stored): ", 1)[1].split()[0]
+    assert admin.verify_password(password, admin.stored_hash())
+    at.text_input(key="admin_password").set_value(password)
+    at.button[0].click().run()
+    assert at.session_state["admin"] is True and at.title[0].value == "Survey admin"

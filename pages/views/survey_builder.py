@@ -1,5 +1,7 @@
 """Survey builder (admin): human and machine clips through one fair path, the questions, then create."""
 
+from dataclasses import asdict, replace
+
 import streamlit as st
 
 from core.clips import MAX_UPLOAD_BYTES, ClipPolicy
@@ -77,7 +79,7 @@ if submitted:
         with st.status("Preparing clips…") as status:
             clips, notes = build_clips(request, policy, progress=lambda msg: status.update(label=msg))
             status.update(label=f"{len(clips)} clips ready", state="complete")
-        survey_id = store.create_survey(store.SurveySpec(**{**spec.__dict__, "policy": policy.__dict__}), clips)
+        survey_id = store.create_survey(replace(spec, policy=asdict(policy)), clips)
     except UserError as exc:
         st.error(str(exc))
     else:
