@@ -173,3 +173,22 @@ def test_a_vote_before_the_minimum_listening_time_does_not_count():
     at = _answer_clip(at, "human")
     assert at.error[0].value == "Please listen for at least 30 seconds before answering."
     assert at.subheader[0].value == "Clip 1 of 8" and store.responses_frame(survey_id).empty
+
+
+def test_builder_takes_a_tune_from_the_compose_history():
+    from core.compose import ComposeSettings, compose
+
+    piece = compose(ComposeSettings(model=SHIPPED[1], seed=5, seconds=15, rhythm="reel"))
+    before = {s.id for s in store.list_surveys()}
+    at = logged_in("pages/views/survey_builder.py")
+    at.session_state["history"] = [{"abc": piece.abc, "meta": piece.meta, "label": "My reel · seed 5"}]
+    at.run()
+    at.number_input(key="b_excerpt").set_value(5.0)
+    at.number_input(key="b_n_human").set_value(1)
+    at.number_input(key="b_per_model").set_value(0)
+    at.checkbox(key="b_history_0").check()
+    at.button(key="FormSubmitter:builder-Create survey").click().run()
+    assert not at.exception and not at.error
+    [new] = [s for s in store.list_surveys() if s.id not in before]
+    table = store.clip_table(new.id)
+    assert table[["truth", "group"]].values.tolist() == [["human", "oneills1850"], ["machine", SHIPPED[1]]]
