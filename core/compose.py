@@ -83,7 +83,7 @@ class ComposeSettings:
     seconds: float = 40.0
     tempo: float | None = None  # quarter notes per minute; None: by meter and tune type
     program: int = 0
-    max_attempts: int = 6
+    max_attempts: int = 10
     max_copy_bars: float | None = 2.0  # re-sample a tune sharing this many bars with a training tune; None: allow
 
     def validate(self) -> None:
