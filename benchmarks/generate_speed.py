@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed runs (seeds 0..runs-1)")
     parser.add_argument("--seconds", type=float, default=40.0, help="target music length per run")
     parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
+    parser.add_argument("--allow-copies", action="store_true", help="skip the check against the training tunes")
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -51,7 +52,8 @@ def main() -> None:
 
     rows = []
     for seed in range(args.runs):
-        settings = ComposeSettings(args.model, seed=seed, temperature=args.temperature, seconds=args.seconds)
+        settings = ComposeSettings(args.model, seed=seed, temperature=args.temperature, seconds=args.seconds,
+                                   max_copy_bars=None if args.allow_copies else 2.0)
         t0 = time.perf_counter()
         piece = compose(settings, loaded)
         t1 = time.perf_counter()
