@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.errors import UserError
-from survey_db.engine import transaction, write
+from survey_db.engine import database_url, transaction, write
 from survey_db.models import QUESTIONS, STATUSES, TRUTHS, Clip, Participant, Response, Survey
 
 MAX_TITLE_CHARS = 200
@@ -270,3 +270,16 @@ def responses_frame(survey_id: int, url: str | None = None) -> pd.DataFrame:
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     df["is_catch"] = df["is_catch"].astype(bool)
     return df
+
+
+def database_status(url: str | None = None) -> tuple[bool, str]:
+    """Whether the survey database answers, and a sentence for the Home page (the password hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    shown = make_url(url or database_url()).render_as_string(hide_password=True)
+    try:
+        n = len(list_surveys(url))
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        return False, f"The survey database {shown} cannot be opened ({str(exc).splitlines()[0]})."
+    return True, f"Survey database ready: {shown}, {n} survey{'s' if n != 1 else ''}."

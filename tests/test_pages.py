@@ -26,6 +26,7 @@ def _compose_page() -> AppTest:
 def test_home_shows_audio_status_and_the_models():
     at = _app()
     assert any("FluidSynth ready" in s.value for s in at.success)
+    assert any(s.value.startswith("Survey database ready: sqlite:///") for s in at.success)
     table = at.dataframe[0].value
     assert set(SHIPPED) <= set(table["name"])
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.checkpoint import list_models
 from core.render import fluidsynth_status
+from survey_db.store import database_status
 
 st.title("TuneLab")
 st.write(
@@ -23,6 +24,9 @@ if shutil.which("abc2midi"):
     st.success("abc2midi ready: ABC becomes MIDI in milliseconds.")
 else:
     st.warning("abc2midi is not installed: ABC is converted with music21 (slower). Install the abcmidi package.")
+
+db_ok, db_msg = database_status()
+(st.success if db_ok else st.error)(db_msg)
 
 st.subheader("Models")
 rows = [card.summary() for card in list_models()]
