@@ -34,21 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pretty_midi  # noqa: E402
 import symusic  # noqa: E402
 
+from core.checkpoint import cpu_name  # noqa: E402
 from core.midi_corpus import bach_files, load_midi_corpus  # noqa: E402
 from core.midi_parse import parse_midi  # noqa: E402
 from core.midi_sources import IngestLimits  # noqa: E402
 from core.paths import data_dir  # noqa: E402
 from core.score_import import score_to_midi  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def bach_midi(folder: Path, n: int) -> list[Path]:

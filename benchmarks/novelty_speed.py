@@ -24,20 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from core.checkpoint import cpu_name  # noqa: E402
 from core.compose import ComposeSettings, compose, load_model  # noqa: E402
 from core.corpus import load_corpus  # noqa: E402
 from core.novelty import build_index, check_novelty, load_index  # noqa: E402
 from core.piece import abc_to_midi  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(fn, repeats: int) -> list[float]:

@@ -164,17 +164,21 @@ def find_model(name: str) -> Path:
     raise UserError(f"Unknown model {name!r}; known models: {known}.")
 
 
-def hardware() -> str:
-    """A short description of the device training runs on (GPU name, or CPU model and threads)."""
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
     import platform
 
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
-    cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
+        return next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    return f"{cpu}, {torch.get_num_threads()} thread(s), torch {torch.__version__}"
+    return platform.processor() or platform.machine()
+
+
+def hardware() -> str:
+    """A short description of the device training runs on (GPU name, or CPU model and threads)."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
+    return f"{cpu_name()}, {torch.get_num_threads()} thread(s), torch {torch.__version__}"
