@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.screenshot import CHROMIUM_ARGS, free_port, wait_healthy  # noqa: E402
+from scripts.screenshot import app_in_browser  # noqa: E402
 
 PASSWORD = "screenshot-password"
 
@@ -42,7 +41,6 @@ def make_survey() -> str:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs", help="folder for the PNG files")
@@ -53,53 +51,39 @@ def main() -> None:
     os.environ["TUNELAB_DATA_DIR"] = tmp
     os.environ["SURVEY_DB_URL"] = f"sqlite:///{tmp}/surveys.sqlite"
     token = make_survey()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_healthy(url)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 1450})
-            page.goto(url)  # a fresh server's first run is the app's (pages/__init__.py)
-            page.get_by_role("heading", name="TuneLab").wait_for(timeout=60_000)
-            page.goto(f"{url}/survey-builder")
-            page.get_by_label("Admin password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.get_by_role("button", name="Create survey").wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(out / "survey-builder.png"), full_page=True)
-            page.goto(f"{url}/survey-admin")
-            page.get_by_label("Admin password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.get_by_role("heading", name="Responses").wait_for(timeout=60_000)
+    with app_in_browser() as (url, browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 1450})
+        page.goto(f"{url}/survey-builder")
+        page.get_by_label("Admin password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Create survey").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "survey-builder.png"), full_page=True)
+        page.goto(f"{url}/survey-admin")
+        page.get_by_label("Admin password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("heading", name="Responses").wait_for(timeout=60_000)
 
-            visitor = browser.new_page(viewport={"width": 1000, "height": 800})
-            visitor.goto(f"{url}/survey?s={token}")
-            visitor.get_by_role("button", name="I agree: start").click()
-            visitor.get_by_role("button", name="Continue").click()
-            for answer in ("A person", "A computer"):  # two votes, each after the 5 s minimum listening time
-                visitor.locator("audio").wait_for(timeout=60_000)
-                visitor.wait_for_timeout(5500)
-                visitor.get_by_text(answer, exact=True).click()
-                visitor.get_by_role("button", name="Next").click()
-                visitor.get_by_text("answered").filter(has_text="of 8").wait_for(timeout=60_000)
-            visitor.get_by_role("heading", name="Clip 3 of 8").wait_for(timeout=60_000)
-            visitor.wait_for_timeout(1500)
-            visitor.screenshot(path=str(out / "survey-participant.png"), full_page=True)
-            page.set_viewport_size({"width": 1280, "height": 1700})
-            page.reload()
-            page.get_by_label("Admin password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.get_by_role("heading", name="Clips").wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(out / "survey-admin.png"), full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        visitor = browser.new_page(viewport={"width": 1000, "height": 800})
+        visitor.goto(f"{url}/survey?s={token}")
+        visitor.get_by_role("button", name="I agree: start").click()
+        visitor.get_by_role("button", name="Continue").click()
+        for answer in ("A person", "A computer"):  # two votes, each after the 5 s minimum listening time
+            visitor.locator("audio").wait_for(timeout=60_000)
+            visitor.wait_for_timeout(5500)
+            visitor.get_by_text(answer, exact=True).click()
+            visitor.get_by_role("button", name="Next").click()
+            visitor.get_by_text("answered").filter(has_text="of 8").wait_for(timeout=60_000)
+        visitor.get_by_role("heading", name="Clip 3 of 8").wait_for(timeout=60_000)
+        visitor.wait_for_timeout(1500)
+        visitor.screenshot(path=str(out / "survey-participant.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 1700})
+        page.reload()
+        page.get_by_label("Admin password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("heading", name="Clips").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "survey-admin.png"), full_page=True)
     for name in ("survey-builder.png", "survey-participant.png", "survey-admin.png"):
         print(out / name)
 
