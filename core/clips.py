@@ -202,8 +202,18 @@ def machine_clip(piece: Piece, policy: ClipPolicy) -> PreparedClip:
     if piece.abc:
         piece = Piece.from_abc(strip_chord_symbols(piece.abc), policy.program, piece.meta)
     model = piece.meta.get("model") or "unknown model"
-    source = {"kind": "model", "model": model, "settings": piece.meta.get("settings"), "abc": piece.abc}
+    source = {"kind": "model", "model": model, "settings": piece.meta.get("settings"), "abc": piece.abc,
+              "novelty": novelty_summary(piece.meta.get("novelty"))}
     return prepare_clip(piece, "machine", model, source, policy)
+
+
+def novelty_summary(result: dict | None) -> str | None:
+    """One phrase for clip lists: the verdict and the longest passage shared with a training tune."""
+    if not result:
+        return None
+    shared = f"{result['shared_bars']:g} bars shared with {result['source_piece']}" if result.get("source_piece") \
+        else "nothing shared"
+    return f"{result['verdict']}: {shared}"
 
 
 def piece_from_upload(name: str, data: bytes) -> Piece:

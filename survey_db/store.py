@@ -228,17 +228,21 @@ def list_surveys(url: str | None = None) -> list[SurveyInfo]:
 
 
 def clip_table(survey_id: int, url: str | None = None) -> pd.DataFrame:
-    """One row per clip for the admin: public id, truth, group, catch flag, times dealt, answers, loudness, length."""
+    """One row per clip for the admin: public id, truth, group, catch flag, times dealt, answers, loudness,
+    length, and for machine clips the novelty verdict against the model's training tunes."""
     with transaction(url) as session:
         _survey(session, survey_id)
         answers = (select(Response.clip_id, func.count().label("n")).group_by(Response.clip_id)).subquery()
         rows = session.execute(
             select(Clip.public_id, Clip.truth, Clip.group, Clip.is_catch, Clip.assigned,
-                   func.coalesce(answers.c.n, 0), Clip.loudness_lufs, Clip.duration_s)
+                   func.coalesce(answers.c.n, 0), Clip.loudness_lufs, Clip.duration_s, Clip.source)
             .outerjoin(answers, answers.c.clip_id == Clip.id).where(Clip.survey_id == survey_id).order_by(Clip.id)
         ).all()
     columns = ["clip", "truth", "group", "is_catch", "dealt", "answers", "loudness_lufs", "duration_s"]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame([row[:-1] for row in rows], columns=columns)
+    # machine clips: the novelty check against the model's training tunes, when compose ran it
+    frame["novelty"] = [(row[-1] or {}).get("novelty") for row in rows]
+    return frame
 
 
 def responses_frame(survey_id: int, url: str | None = None) -> pd.DataFrame:

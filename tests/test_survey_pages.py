@@ -192,3 +192,7 @@ def test_builder_takes_a_tune_from_the_compose_history():
     [new] = [s for s in store.list_surveys() if s.id not in before]
     table = store.clip_table(new.id)
     assert table[["truth", "group"]].values.tolist() == [["human", "oneills1850"], ["machine", SHIPPED[1]]]
+    # the clip list carries compose's novelty check of the machine tune (none for the human one)
+    shared = piece.meta["novelty"]
+    assert table["novelty"].isna().tolist() == [True, False]
+    assert table["novelty"][1] == f"novel: {shared['shared_bars']:g} bars shared with {shared['source_piece']}"
