@@ -18,6 +18,7 @@ navigation = st.navigation(
                 url_path="survey-builder"),
         st.Page("pages/views/survey_admin.py", title="Survey admin", icon=":material/admin_panel_settings:",
                 url_path="survey-admin"),
+        st.Page("pages/views/results.py", title="Results", icon=":material/query_stats:", url_path="results"),
     ],
     position="hidden" if "s" in st.query_params else "sidebar",  # a survey link shows the participant the survey only
 )

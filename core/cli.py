@@ -199,9 +199,17 @@ def _cmd_survey_stats(args: argparse.Namespace) -> int:
     from core.stats import exclusions, report_text, summary
     from core.survey_io import read_survey_file
 
-    if not args.file:
-        raise UserError("Give a responses CSV: python -m core survey-stats FILE.csv --json.")
-    df = read_survey_file(args.file, args.key)
+    if args.survey is not None:
+        if args.file:
+            raise UserError("Give either a responses CSV or --survey ID, not both.")
+        from core.survey_io import database_responses
+        from survey_db.store import responses_frame
+
+        df = database_responses(responses_frame(args.survey))
+    elif not args.file:
+        raise UserError("Give a responses CSV or --survey ID: python -m core survey-stats FILE.csv --json.")
+    else:
+        df = read_survey_file(args.file, args.key)
     df, excluded = exclusions(df, args.exclude_failed_catch, args.min_listening_ms)
     if df.empty:
         raise UserError("Every participant was excluded: nothing is left to analyse.")
@@ -334,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("survey-stats", help="statistics of a listening survey's responses (CSV)")
     p.add_argument("file", nargs="?", help="responses CSV: long layout, or wide layout with --key")
     p.add_argument("--key", help="answer key CSV (clip, truth[, group]) for a wide, one-row-per-respondent file")
+    p.add_argument("--survey", type=int, help="read the responses of this survey from the survey database")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--full", action="store_true", help="add the mixed model, demographics and pairwise tests")
     p.add_argument("--exclude-failed-catch", action="store_true", help="leave out participants who failed a catch clip")
