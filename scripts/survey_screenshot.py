@@ -84,7 +84,13 @@ def main() -> None:
         page.get_by_role("heading", name="Clips").wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(out / "survey-admin.png"), full_page=True)
-    for name in ("survey-builder.png", "survey-participant.png", "survey-admin.png"):
+        page.goto(f"{url}/results")
+        page.get_by_label("Admin password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("heading", name="Error rates").wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(out / "survey-results.png"), full_page=True)
+    for name in ("survey-builder.png", "survey-participant.png", "survey-admin.png", "survey-results.png"):
         print(out / name)
 
 

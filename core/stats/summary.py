@@ -126,7 +126,7 @@ def explain(s: dict) -> dict[str, str]:
             "everyone were guessing (exact binomial test); it treats every vote as independent."
         )
     if sdt["d_prime"] is not None:
-        d, c = sdt["d_prime"], sdt["criterion"]
+        d, c = sdt["d_prime"] + 0.0, sdt["criterion"] + 0.0  # + 0.0: never print "-0.00"
         if d < 0:
             ability = "they mistake one for the other more often than not"
         else:

@@ -42,8 +42,9 @@ def dashboard() -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Answers", s["n_responses"], help=sentences["responses"])
     c2.metric("Accuracy", _pct(o["accuracy"]), help=sentences.get("accuracy"))
-    c3.metric("d'", "n/a" if sdt["d_prime"] is None else f"{sdt['d_prime']:.2f}", help=sentences.get("d_prime"))
-    c4.metric("c", "n/a" if sdt["criterion"] is None else f"{sdt['criterion']:.2f}", help=sentences.get("criterion"))
+    for column, label, key in ((c3, "d'", "d_prime"), (c4, "c", "criterion")):
+        value = "n/a" if sdt[key] is None else f"{sdt[key] + 0.0:.2f}"  # + 0.0: never "-0.00"
+        column.metric(label, value, help=sentences.get(key))
     for sentence in sentences.values():
         st.markdown(f"- {sentence}")
     if chosen.status == "open":
