@@ -21,6 +21,14 @@ from scripts.screenshot import app_in_browser  # noqa: E402
 PASSWORD = "screenshot-password"
 
 
+def admin_page(page, path: str, ready: str) -> None:
+    """Open an admin page, log in, and wait for the heading or button named ``ready``."""
+    page.goto(path) if path else page.reload()
+    page.get_by_label("Admin password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(ready, exact=True).first.wait_for(timeout=60_000)
+
+
 def make_survey() -> str:
     """An open survey: 3 O'Neill test tunes, 3 tunes of the best model, catch clips; returns its token."""
     from core.admin import set_password
@@ -53,16 +61,10 @@ def main() -> None:
     token = make_survey()
     with app_in_browser() as (url, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 1450})
-        page.goto(f"{url}/survey-builder")
-        page.get_by_label("Admin password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("button", name="Create survey").wait_for(timeout=60_000)
+        admin_page(page, f"{url}/survey-builder", "Create survey")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(out / "survey-builder.png"), full_page=True)
-        page.goto(f"{url}/survey-admin")
-        page.get_by_label("Admin password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("heading", name="Responses").wait_for(timeout=60_000)
+        admin_page(page, f"{url}/survey-admin", "Responses")
 
         visitor = browser.new_page(viewport={"width": 1000, "height": 800})
         visitor.goto(f"{url}/survey?s={token}")
@@ -78,16 +80,10 @@ def main() -> None:
         visitor.wait_for_timeout(1500)
         visitor.screenshot(path=str(out / "survey-participant.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 1700})
-        page.reload()
-        page.get_by_label("Admin password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("heading", name="Clips").wait_for(timeout=60_000)
+        admin_page(page, "", "Clips")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(out / "survey-admin.png"), full_page=True)
-        page.goto(f"{url}/results")
-        page.get_by_label("Admin password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("heading", name="Error rates").wait_for(timeout=60_000)
+        admin_page(page, f"{url}/results", "Error rates")
         page.wait_for_timeout(2000)
         page.screenshot(path=str(out / "survey-results.png"), full_page=True)
     for name in ("survey-builder.png", "survey-participant.png", "survey-admin.png", "survey-results.png"):

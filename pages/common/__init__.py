@@ -6,7 +6,6 @@ import streamlit as st
 
 from core.checkpoint import LoadedModel, ModelCard, list_models
 from core.compose import load_model
-from core.novelty import NoveltyIndex, load_index
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -26,8 +25,3 @@ def models_by_name() -> dict[str, ModelCard]:
     cards = sorted(list_models(), key=lambda c: (c.metrics.get("test_bpc") is None, c.metrics.get("test_bpc") or 0))
     return {card.name: card for card in cards}
 
-
-@st.cache_resource(show_spinner="Indexing the training tunes for the novelty check (once)…")
-def cached_novelty_index(corpus: str, split: str = "train") -> NoveltyIndex:
-    """The novelty index of a corpus split, read (or built) once per server process."""
-    return load_index(corpus, split)

@@ -5,13 +5,13 @@ import time
 import streamlit as st
 
 from core.abc import default_unit
-from core.compose import ComposeSettings, compose
+from core.compose import ComposeSettings, compose, training_index
 from core.errors import UserError
 from core.notation import abc_to_svg, piano_roll_png
 from core.novelty import NoveltyResult, check_novelty
 from core.render import GM_INSTRUMENTS, render, wav_bytes
 from core.report import describe
-from pages.common import cached_model, cached_novelty_index, model_label, models_by_name
+from pages.common import cached_model, model_label, models_by_name
 
 ANY = "(model's choice)"
 TUNE_TYPES = [ANY, "jig", "reel", "hornpipe", "slip jig", "double jig", "polka", "waltz", "air"]
@@ -60,13 +60,16 @@ def _choice(value: str) -> str | None:
     return None if value in (ANY, "(auto)") else value
 
 
-def _novelty(piece, corpus: str, bars: float) -> tuple[str, str]:
+def _novelty(piece, loaded, bars: float) -> tuple[str, str]:
     """Verdict and sentence of the novelty check against the model's training tunes."""
     if "novelty" in piece.meta:  # compose checked it already, while refusing copies
         result = NoveltyResult(**piece.meta["novelty"])
         return result.verdict, describe(result)
+    index = training_index(loaded)  # the index compose uses, cached once per process
+    if index is None:
+        return "unchecked", "Novelty not checked: the model's training tunes are no longer here."
     try:
-        result = check_novelty(piece.midi, cached_novelty_index(corpus), bars)
+        result = check_novelty(piece.midi, index, bars)
     except UserError as exc:
         return "unchecked", f"Novelty not checked: {exc}"
     return result.verdict, describe(result)
@@ -91,8 +94,7 @@ if submitted:
             except UserError as exc:
                 audio_error = str(exc)
             svgs = abc_to_svg(piece.abc)
-            novelty = _novelty(piece, cards[model].corpus.get("source") or cards[model].corpus.get("name"),
-                               float(copy_bars))
+            novelty = _novelty(piece, cached_model(model), float(copy_bars))
         st.session_state.history.insert(0, {
             "title": piece.title, "abc": piece.abc, "midi": piece.midi_bytes(), "wav": wav,
             "audio_error": audio_error, "svgs": svgs, "duration": piece.duration,

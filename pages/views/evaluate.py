@@ -73,23 +73,12 @@ st.dataframe(table, hide_index=True, width="stretch", column_config=percent)
 with st.expander("Overlap per metric (1: distributed like the human tunes)"):
     st.dataframe(pd.DataFrame(metric_overlaps(results)).T, width="stretch")
 
-c1, c2 = st.columns(2)
-c1.markdown("**Pitch classes**")
-c1.bar_chart(
-    pd.DataFrame(histograms(results, "pitch_class_histogram")),
-    stack=False,
-    sort=False,
-    x_label="pitch class",
-    y_label="share of notes",
-)
-c2.markdown("**Note lengths**")
-c2.bar_chart(
-    pd.DataFrame(histograms(results, "note_length_histogram")),
-    stack=False,
-    sort=False,
-    x_label="note length (t: triplet, .: dotted)",
-    y_label="share of notes",
-)
+charts = (("Pitch classes", "pitch_class_histogram", "pitch class"),
+          ("Note lengths", "note_length_histogram", "note length (t: triplet, .: dotted)"))
+for column, (title, metric, x_label) in zip(st.columns(2), charts, strict=True):
+    column.markdown(f"**{title}**")
+    column.bar_chart(pd.DataFrame(histograms(results, metric)), stack=False, sort=False, x_label=x_label,
+                     y_label="share of notes")
 
 st.subheader("Copied passages")
 for ev in results:
