@@ -11,6 +11,7 @@ class Preset:
     model: dict
     description: str
     train: dict = field(default_factory=dict)
+    tokenizer: dict = field(default_factory=lambda: {"kind": "abc_chars"})
 
 
 _STATEFUL = {"batch_size": 16, "seq_len": 64, "optimizer": "adam", "lr": 1e-3}
