@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -87,8 +88,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         preset=args.preset, corpus=args.corpus, name=args.name, epochs=args.epochs, lr=args.lr,
         batch_size=args.batch_size, seq_len=args.seq_len, optimizer=args.optimizer, device=args.device,
         seed=args.seed, checkpoint_every=args.checkpoint_every, out_dir=args.out,
-        max_train_chars=args.max_train_chars,
-        command="python -m core " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        max_train_chars=args.max_train_chars, patience=args.patience, schedule=args.schedule, warmup=args.warmup,
+        weight_decay=args.weight_decay, grad_clip=args.grad_clip, precision=args.precision, compile=args.compile,
+        resume=args.resume, command=_command_line(),
     )
     bar = None  # made at the first batch, so that a refused setting prints only its error
 
@@ -114,8 +116,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result = train(cfg, Callbacks(on_batch=on_batch, on_epoch=on_epoch))
     if bar is not None:
         bar.close()
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun only rank 0 reports
     print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
     return 0
+
+
+def _command_line() -> str:
+    """How this run was started, for the card: ``python -m core train ...`` or ``torchrun ... -m core train ...``."""
+    command = "python -m core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        nodes = int(os.environ.get("GROUP_WORLD_SIZE", "1"))
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        command = f"torchrun --nnodes {nodes} --nproc-per-node {per_node} -m core " + command.split(" ", 3)[3]
+    return command
 
 
 def _run_job(cfg, job_dir: str) -> int:
@@ -294,8 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_corpus)
 
     p = sub.add_parser("train", help="train a model from a preset on a corpus")
-    p.add_argument("--preset", default="r1-lstm", help="model preset (r1-lstm, r1-gru, r4-lstm, tiny-lstm)")
-    p.add_argument("--corpus", default="oneills1850", help="built-in corpus name, or an ABC file or folder")
+    from core.presets import PRESETS
+
+    p.add_argument("--preset", default="r1-lstm", help=f"model preset: {', '.join(PRESETS)}")
+    p.add_argument("--corpus", default="oneills1850",
+                   help="built-in corpus (ABC: oneills1850, ryans, airds, essen; MIDI: bach), an imported MIDI "
+                        "corpus, or an ABC file or folder")
     p.add_argument("--name", help="model name (default: PRESET-CORPUS)")
     p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
     p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
@@ -307,6 +326,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=10, help="snapshot every N epochs (0: never)")
     p.add_argument("--out", help="checkpoint folder (default: data/models/NAME)")
     p.add_argument("--max-train-chars", type=int, help="use only the first N training characters")
+    p.add_argument("--patience", type=int, default=0,
+                   help="stop after N epochs without a better validation loss (default 0: never)")
+    p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (default: the preset's)")
+    p.add_argument("--warmup", type=int, default=0, help="optimizer steps of linear learning-rate warm-up")
+    p.add_argument("--weight-decay", type=float, help="decoupled from biases and norms (default: the preset's)")
+    p.add_argument("--grad-clip", type=float, default=5.0, help="clip the gradient norm to this (0: off)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="auto: bf16 autocast on GPUs that have it, fp32 on CPU")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
+    p.add_argument("--resume", help="go on from a snapshot (.pt) or a checkpoint's name or folder")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--job-dir", help=argparse.SUPPRESS)  # set by the Train page's background jobs
