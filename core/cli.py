@@ -1,4 +1,4 @@
-"""``python -m core <command>``: corpus, train, models, generate, survey-stats.
+"""``python -m core <command>``: corpus, train, models, generate, evaluate, survey-stats and more.
 
 User mistakes exit with status 2 and one sentence on stderr; nothing is half-written.
 """
@@ -288,6 +288,20 @@ def _cmd_evaluate_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """One table: every model's test loss, bits per character, accuracy, size, training time and speed."""
+    from core.compare import compare, markdown
+
+    if not args.all and not args.model:
+        raise UserError("Say which models: --all, or --model NAME (repeatable).")
+    rows = compare(None if args.all else args.model, sample_tokens=args.sample_tokens)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+    else:
+        print(markdown(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="TuneLab: neural folk-tune composer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -386,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold-bars", type=float, default=2.0, help="verdict 'copies' from this many bars")
     p.add_argument("--json", action="store_true", help="print one JSON object per tune")
     p.set_defaults(func=_cmd_novelty)
+
+    p = sub.add_parser("evaluate", help="one table of every model's held-out figures, size and speed")
+    p.add_argument("--all", action="store_true", help="every model the app offers (shipped and yours)")
+    p.add_argument("--model", action="append", help="a model by name (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON rows instead of the Markdown table")
+    p.add_argument("--sample-tokens", type=int, default=256, help="tokens sampled to time each model (default 256)")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("evaluate-samples", help="validity, novelty and metrics of a model's samples")
     p.add_argument("--model", required=True, help="model name (see `python -m core models`)")

@@ -194,17 +194,18 @@ class Rolls(TrainData):
 
 
 def build_data(family: str, tokenizer_spec: dict, corpus: str, *, seed: int = 0, window: int = 50,
-               max_train_chars: int | None = None) -> TrainData:
-    """Load ``corpus`` (an ABC or MIDI corpus name or path), fit the tokenizer on it and batch it
-    the way ``family`` learns."""
+               max_train_chars: int | None = None, tokenizer=None) -> TrainData:
+    """Load ``corpus`` (an ABC or MIDI corpus name or path), fit the tokenizer on it (or use the
+    given one: a checkpoint's) and batch it the way ``family`` learns."""
     from core.midi_corpus import is_midi_corpus
 
     if is_midi_corpus(corpus):
-        return _midi_data(family, tokenizer_spec, corpus, seed=seed, window=window)
-    return _abc_data(family, tokenizer_spec, corpus, seed=seed, window=window, max_train_chars=max_train_chars)
+        return _midi_data(family, tokenizer_spec, corpus, seed=seed, window=window, tokenizer=tokenizer)
+    return _abc_data(family, tokenizer_spec, corpus, seed=seed, window=window, max_train_chars=max_train_chars,
+                     tokenizer=tokenizer)
 
 
-def _abc_data(family, tokenizer_spec, corpus_name, *, seed, window, max_train_chars) -> TrainData:
+def _abc_data(family, tokenizer_spec, corpus_name, *, seed, window, max_train_chars, tokenizer) -> TrainData:
     from core.corpus import load_corpus
     from core.tokenizers import CharTokenizer
 
@@ -214,8 +215,8 @@ def _abc_data(family, tokenizer_spec, corpus_name, *, seed, window, max_train_ch
         raise UserError("The piano-roll autoencoder learns from MIDI corpora: pick bach or an imported MIDI corpus.")
     corpus = load_corpus(corpus_name)
     tunes = {part: [t.to_abc() + "\n" for t in corpus.split(part)] for part in SPLITS}
-    texts = {part: "".join(items) for part, items in tunes.items()}
-    tokenizer = CharTokenizer.from_text("".join(texts.values()))
+    texts = {part: corpus.text(part) for part in SPLITS}  # tunes joined by a blank line
+    tokenizer = tokenizer or CharTokenizer.from_text("".join(texts.values()))
     if max_train_chars:
         texts["train"] = texts["train"][:max_train_chars]
         tunes["train"] = _first_chars(tunes["train"], max_train_chars)
@@ -248,7 +249,7 @@ def _first_chars(items: list[str], limit: int) -> list[str]:
     return out
 
 
-def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window) -> TrainData:
+def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window, tokenizer) -> TrainData:
     from core.midi_corpus import load_midi_corpus
     from core.tokenizers import TOKENIZERS
 
@@ -265,7 +266,7 @@ def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window) -> TrainDat
     pieces = {part: corpus.split(part) for part in SPLITS}
     if not pieces["train"]:
         raise UserError(f"Corpus {corpus_name} has no training pieces.")
-    tokenizer = TOKENIZERS[kind].fit(pieces["train"], **spec)
+    tokenizer = tokenizer or TOKENIZERS[kind].fit(pieces["train"], **spec)
     card = {
         "name": corpus.name,
         "source": corpus_name,

@@ -1,0 +1,131 @@
+"""One comparison table: every model scored again on the test split of its own corpus.
+
+Nothing is read from the cards' metrics: the test loss and accuracy are recomputed from the
+weights, batched as the family trained (so a character LSTM carries its state, a
+Transformer reads whole tunes), and sampling speed is timed on this machine. The card
+supplies only what cannot be re-measured: parameters, training time and hardware.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from core.checkpoint import LoadedModel, find_model, list_models, load_checkpoint
+from core.train_data import build_data
+from core.training import EVAL_BATCH, EVAL_SEQ, evaluate_split
+
+LN2 = math.log(2)
+
+
+@dataclass
+class ComparisonRow:
+    name: str
+    family: str
+    corpus: str
+    tokenizer: str
+    parameters: int
+    test_tokens: int
+    test_loss: float  # nats per predicted token (binary cross-entropy per cell for the autoencoder)
+    bits_per_token: float
+    bits_per_char: float | None  # ABC models only: comparable across tokenizers
+    accuracy: float
+    training_time_s: float | None
+    hardware: str
+    sample_tokens_per_s: float | None  # autoregressive families, batch 1, this machine
+    samples_per_s: float  # whole samples (a 30-second piece or an autoencoder roll) per second
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def compare(names: list[str] | None = None, sample_tokens: int = 256) -> list[ComparisonRow]:
+    """Rows for the named models (every model the app offers when None)."""
+    names = names or [card.name for card in list_models()]
+    return [score(load_checkpoint(find_model(n)), sample_tokens) for n in names]
+
+
+def score(loaded: LoadedModel, sample_tokens: int = 256) -> ComparisonRow:
+    """Recompute one model's held-out figures and time its sampling."""
+    card, model = loaded.card, loaded.model
+    data = build_data(card.family, card.tokenizer, card.corpus["source"], window=card.model.get("window", 50),
+                      tokenizer=loaded.tokenizer)
+    if data.stateful:
+        batch, seq = EVAL_BATCH, EVAL_SEQ
+    else:
+        batch, seq = int(card.training.get("batch_size", 16)), int(card.training.get("seq_len", 64))
+    with torch.inference_mode():
+        loss, accuracy = evaluate_split(model, data, "test", batch, seq)
+    tokens = data.tokens["test"]
+    bpc = loss / LN2 * tokens / data.characters["test"] if data.characters else None
+    per_token, per_sample = _sampling_speed(loaded, sample_tokens)
+    return ComparisonRow(
+        name=card.name,
+        family=card.family,
+        corpus=card.corpus.get("name", ""),
+        tokenizer=card.tokenizer.get("kind", ""),
+        parameters=card.parameters,
+        test_tokens=tokens,
+        test_loss=round(loss, 5),
+        bits_per_token=round(loss / LN2, 5),
+        bits_per_char=None if bpc is None else round(bpc, 5),
+        accuracy=round(accuracy, 5),
+        training_time_s=card.training.get("wall_time_s"),
+        hardware=card.training.get("hardware", ""),
+        sample_tokens_per_s=per_token,
+        samples_per_s=per_sample,
+    )
+
+
+def _sampling_speed(loaded: LoadedModel, n: int) -> tuple[float | None, float]:
+    """(tokens per second when sampling one at a time, 30-second pieces per second made end to end)."""
+    model = loaded.model
+    per_token = None
+    if hasattr(model, "step"):
+        from core.sampling import Sampler
+
+        sampler = Sampler(model, loaded.tokenizer, torch.Generator().manual_seed(0))
+        sampler.feed_ids([0])
+        sampler.next_token()  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(n):
+            sampler.next_token()
+        per_token = round(n / (time.perf_counter() - t0), 1)
+    make_piece(loaded, 0)  # warm-up (first-use caches)
+    t0 = time.perf_counter()
+    for seed in range(1, 4):
+        make_piece(loaded, seed)
+    return per_token, round(3 / (time.perf_counter() - t0), 2)
+
+
+def make_piece(loaded: LoadedModel, seed: int, seconds: float = 30.0):
+    """One piece as the Compose page makes it (without the copy check, which is not the model's cost)."""
+    if loaded.card.tokenizer.get("kind") == "abc_chars":
+        from core.compose import ComposeSettings, compose
+
+        return compose(ComposeSettings(model=loaded.card.name, seed=seed, seconds=seconds, max_copy_bars=None),
+                       loaded)
+    from core.midi_compose import MidiComposeSettings, compose_midi
+
+    return compose_midi(MidiComposeSettings(model=loaded.card.name, seed=seed, seconds=seconds), loaded)
+
+
+def markdown(rows: list[ComparisonRow]) -> str:
+    """The README's comparison table."""
+    out = [
+        "| model | family | corpus | tokens | parameters | test loss (nats/token) | bits/char | accuracy "
+        "| training time | hardware | sampling tokens/s | samples/s |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        hours = "" if r.training_time_s is None else f"{r.training_time_s / 60:.0f} min"
+        out.append(
+            f"| {r.name} | {r.family} | {r.corpus} | {r.tokenizer} | {r.parameters:,} | {r.test_loss:.3f} "
+            f"| {'' if r.bits_per_char is None else f'{r.bits_per_char:.3f}'} | {r.accuracy:.3f} | {hours} "
+            f"| {r.hardware} | {'' if r.sample_tokens_per_s is None else f'{r.sample_tokens_per_s:,.0f}'} "
+            f"| {r.samples_per_s:g} |"
+        )
+    return "\n".join(out)
