@@ -28,6 +28,8 @@ BUILTIN = {
     "ryans": ("ryansMammoth", "Ryan's Mammoth Collection (1883): reels, hornpipes, jigs"),
     "airds": ("airdsAirs", "Aird's Airs (1778-1803): Scottish, Irish and English airs"),
     "essen": ("essenFolksong", "Essen folk-song collection: German and European songs"),
+    "folk": ("oneills1850+ryansMammoth+airdsAirs", "O'Neill's, Ryan's and Aird's books together (the Irish and "
+             "Scottish tune books); split by title, so O'Neill's test tunes are in its test split"),
 }
 
 
@@ -75,7 +77,8 @@ def music21_corpus_dir() -> Path:
 def source_files(name_or_path: str) -> list[Path]:
     """The ABC files behind a built-in corpus name or a user's file or folder."""
     if name_or_path in BUILTIN:
-        return sorted((music21_corpus_dir() / BUILTIN[name_or_path][0]).glob("*.abc"))
+        folders = BUILTIN[name_or_path][0].split("+")
+        return [p for folder in folders for p in sorted((music21_corpus_dir() / folder).glob("*.abc"))]
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".abc" and p.is_file())

@@ -80,3 +80,12 @@ def test_second_load_uses_the_cache(data_dir):
 def test_bad_corpus_inputs_raise_one_clear_error(tmp_path, make, message):
     with pytest.raises(UserError, match=message):
         load_corpus(make(tmp_path))
+
+
+def test_the_combined_folk_corpus_keeps_oneills_test_tunes_out_of_its_training_split():
+    folk, oneill = load_corpus("folk"), load_corpus("oneills1850")
+    assert len(folk.tunes) > 2 * len(oneill.tunes)
+    train_titles = {title_key(t.title) for t in folk.split("train")}
+    train_bodies = {t.body for t in folk.split("train")}
+    test = oneill.split("test")
+    assert test and not any(title_key(t.title) in train_titles or t.body in train_bodies for t in test)
