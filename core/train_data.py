@@ -193,6 +193,20 @@ class Rolls(TrainData):
             yield rolls[block], rolls[block]
 
 
+def check_pairing(family: str, tokenizer_kind: str, corpus: str) -> None:
+    """Refuse, before any loading, a preset that cannot learn from this kind of corpus."""
+    from core.midi_corpus import is_midi_corpus
+
+    midi = is_midi_corpus(corpus)
+    if not midi and tokenizer_kind != "abc_chars":
+        raise UserError(f"{corpus} is an ABC corpus; this preset reads MIDI (pick bach or an imported MIDI corpus).")
+    if midi and tokenizer_kind == "abc_chars":
+        raise UserError(f"{corpus} is a MIDI corpus; this preset reads ABC text (pick a note, event or "
+                        "piano-roll preset).")
+    if (family == "autoencoder") != (tokenizer_kind == "pianoroll"):
+        raise UserError("The autoencoder, and only it, learns from piano rolls.")
+
+
 def build_data(family: str, tokenizer_spec: dict, corpus: str, *, seed: int = 0, window: int = 50,
                max_train_chars: int | None = None, tokenizer=None) -> TrainData:
     """Load ``corpus`` (an ABC or MIDI corpus name or path), fit the tokenizer on it (or use the

@@ -35,7 +35,7 @@ from core.models import build_model, config_dict, count_parameters
 from core.models.char_rnn import detach_state
 from core.paths import SHIPPED_MODELS, user_models_dir
 from core.presets import PRESETS
-from core.train_data import IGNORE, CharStreams, Shard, TrainData, build_data
+from core.train_data import IGNORE, CharStreams, Shard, TrainData, build_data, check_pairing
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -95,6 +95,8 @@ class TrainConfig:
             raise UserError("Patience, warm-up steps, gradient clipping and weight decay cannot be negative.")
         if out.precision not in ("auto", "fp32", "bf16"):
             raise UserError(f"Unknown precision {out.precision!r}; choose auto, fp32 or bf16.")
+        preset = PRESETS[out.preset]
+        check_pairing(preset.family, preset.tokenizer.get("kind", "abc_chars"), out.corpus)
         return out
 
 
