@@ -2,8 +2,16 @@
 
 from core.tokenizers.abc_chars import CharTokenizer
 from core.tokenizers.base import Tokenizer
+from core.tokenizers.midi_events import EventConfig, EventTokenizer
+from core.tokenizers.note_chord import NoteChordTokenizer
+from core.tokenizers.pianoroll import PianoRollTokenizer
 
-TOKENIZERS = {CharTokenizer.kind: CharTokenizer}
+TOKENIZERS = {
+    CharTokenizer.kind: CharTokenizer,
+    NoteChordTokenizer.kind: NoteChordTokenizer,
+    EventTokenizer.kind: EventTokenizer,
+    PianoRollTokenizer.kind: PianoRollTokenizer,
+}
 
 
 def tokenizer_from_dict(data: dict) -> Tokenizer:
@@ -14,4 +22,13 @@ def tokenizer_from_dict(data: dict) -> Tokenizer:
     return TOKENIZERS[kind].from_dict(data)
 
 
-__all__ = ["CharTokenizer", "Tokenizer", "TOKENIZERS", "tokenizer_from_dict"]
+__all__ = [
+    "CharTokenizer",
+    "EventConfig",
+    "EventTokenizer",
+    "NoteChordTokenizer",
+    "PianoRollTokenizer",
+    "Tokenizer",
+    "TOKENIZERS",
+    "tokenizer_from_dict",
+]
