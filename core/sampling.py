@@ -1,10 +1,15 @@
-"""Autoregressive sampling with forced text, temperature and top-k, from an explicit generator.
+"""Autoregressive sampling with forced text, temperature, top-k and top-p, from an explicit generator.
 
-The sampler keeps the model's recurrent state, so forcing a header field or sampling one
-more character costs one model step, never a re-read of the text so far.
+The sampler keeps the model's state (an RNN's hidden state, a Transformer's key/value cache),
+so forcing a header field or sampling one more token costs one model step, never a re-read of
+the text so far. It drives every autoregressive family through two methods only:
+``model.prefill(ids (B, T), state) -> (logits (B, V), state)`` and
+``model.step(idx (B,), state) -> (logits (B, V), state)``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -21,8 +26,19 @@ def check_temperature(temperature: float) -> float:
     return float(temperature)
 
 
+def check_top_p(top_p: float) -> float:
+    """Nucleus size top-p must be in (0, 1], 1 meaning off; raises UserError otherwise."""
+    if not (top_p > 0 and top_p <= 1):
+        raise UserError(f"top-p must be greater than 0 and at most 1 (1 = off), not {top_p}.")
+    return float(top_p)
+
+
 class Sampler:
-    """Feeds forced text and draws characters one at a time from a step-wise model."""
+    """Feeds forced text (or ids) and draws tokens one at a time from a step-wise model.
+
+    Filters apply in this order: temperature, banned tokens, top-k (0 = off), then top-p (1 = off:
+    keep the fewest most likely tokens whose probabilities sum to at least top_p).
+    """
 
     def __init__(
         self,
@@ -31,23 +47,30 @@ class Sampler:
         generator: torch.Generator,
         temperature: float = 1.0,
         top_k: int = 0,
+        top_p: float = 1.0,
     ):
         self.model, self.tokenizer, self.generator = model, tokenizer, generator
         self.temperature = check_temperature(temperature)
         if top_k < 0:
             raise UserError(f"top-k must be 0 (off) or a positive number, not {top_k}.")
         self.top_k = top_k
+        self.top_p = check_top_p(top_p)
         self.state = None
         self.logits: torch.Tensor | None = None  # (V,) next-token logits
 
     @torch.inference_mode()
     def feed(self, text: str) -> None:
         """Condition on ``text`` (one batched forward pass)."""
-        if not text:
+        if text:
+            self.feed_ids(self.tokenizer.encode(text))
+
+    @torch.inference_mode()
+    def feed_ids(self, ids: Sequence[int]) -> None:
+        """Condition on token ids (one ``model.prefill``), for tokenizers without text (MIDI tokens)."""
+        if len(ids) == 0:
             return
-        ids = torch.tensor([self.tokenizer.encode(text)], dtype=torch.long)
-        logits, _, self.state = self.model(ids, None, self.state)
-        self.logits = logits[0, -1]
+        logits, self.state = self.model.prefill(torch.tensor([list(ids)], dtype=torch.long), self.state)
+        self.logits = logits[0]
 
     @torch.inference_mode()
     def next_token(self, banned: list[int] | None = None) -> int:
@@ -61,6 +84,10 @@ class Sampler:
         if self.top_k and self.top_k < logits.numel():
             kth = torch.topk(logits, self.top_k).values[-1]
             logits = logits.masked_fill(logits < kth, float("-inf"))
+        if self.top_p < 1.0:
+            sorted_probs, order = torch.sort(torch.softmax(logits, dim=-1), descending=True)
+            before = sorted_probs.cumsum(0) - sorted_probs  # mass of the tokens more likely than each
+            logits = logits.index_fill(0, order[before >= self.top_p], float("-inf"))
         probs = torch.softmax(logits, dim=-1)
         token = int(torch.multinomial(probs, 1, generator=self.generator))
         logits, self.state = self.model.step(torch.tensor([token]), self.state)

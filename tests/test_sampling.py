@@ -1,11 +1,11 @@
-"""The sampler: seeded reproducibility, banned characters, top-k, forced text."""
+"""The sampler: seeded reproducibility, banned characters, top-k, top-p, forced text and ids."""
 
 import pytest
 import torch
 
 from core.checkpoint import load_checkpoint
 from core.errors import UserError
-from core.sampling import Sampler, check_temperature
+from core.sampling import Sampler, check_temperature, check_top_p
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +52,78 @@ def test_temperature_outside_range_is_refused(bad):
     with pytest.raises(UserError, match="Temperature"):
         check_temperature(bad)
     assert check_temperature(3) == 3.0
+
+
+class FixedModel:
+    """A stand-in model whose next-token probabilities are always ``probs``; state counts the ids read."""
+
+    def __init__(self, probs: list[float]):
+        self.logits = torch.tensor(probs).log()[None]
+
+    def prefill(self, ids, state):
+        return self.logits, (state or 0) + ids.size(1)
+
+    def step(self, idx, state):
+        return self.logits, state + 1
+
+
+def _reference(tiny, seed: int, n: int, greedy: bool = False) -> str:
+    """Softmax and multinomial by hand through prefill/step: what the sampler drew before top-p existed."""
+    gen = torch.Generator().manual_seed(seed)
+    logits, state = tiny.model.prefill(torch.tensor([tiny.tokenizer.encode("X:1\nT:")]), None)
+    out = []
+    for _ in range(n):
+        if greedy:
+            token = int(logits[0].argmax())
+        else:
+            token = int(torch.multinomial(torch.softmax(logits[0], -1), 1, generator=gen))
+        out.append(token)
+        logits, state = tiny.model.step(torch.tensor([token]), state)
+    return tiny.tokenizer.decode(out)
+
+
+def test_char_rnn_prefill_is_the_last_position_of_forward(tiny):
+    ids = torch.tensor([tiny.tokenizer.encode("X:1\nT:The Jig\n")])
+    logits, state = tiny.model.prefill(ids, None)
+    with torch.inference_mode():
+        full, _, full_state = tiny.model(ids)
+    assert torch.equal(logits, full[:, -1])
+    assert all(torch.equal(a, b) for s, t in zip(state, full_state, strict=True) for a, b in zip(s, t, strict=True))
+
+
+def test_top_p_one_draws_as_before(tiny):
+    assert _draw(tiny, 3, n=100, top_p=1.0) == _draw(tiny, 3, n=100) == _reference(tiny, 3, 100)
+
+
+def test_tiny_top_p_is_greedy(tiny):
+    assert _draw(tiny, 1, n=50, top_p=1e-6) == _draw(tiny, 7, n=50, top_p=1e-6) == _reference(tiny, 0, 50, True)
+
+
+@pytest.mark.parametrize(
+    "top_p, allowed", [(0.49, {0}), (0.51, {0, 1}), (0.79, {0, 1}), (0.81, {0, 1, 2}), (1.0, {0, 1, 2, 3})]
+)
+def test_top_p_keeps_the_fewest_likeliest_tokens_reaching_p(top_p, allowed):
+    sampler = Sampler(FixedModel([0.5, 0.3, 0.15, 0.05]), None, torch.Generator().manual_seed(0), top_p=top_p)
+    sampler.feed_ids([0, 1])
+    drawn = {sampler.next_token() for _ in range(400)}
+    assert drawn == allowed
+    assert sampler.state == 402  # feed_ids read two ids in one prefill, then one step per draw
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.01, float("nan")])
+def test_top_p_outside_range_is_refused(bad):
+    with pytest.raises(UserError, match="top-p"):
+        Sampler(FixedModel([0.5, 0.5]), None, torch.Generator(), top_p=bad)
+    with pytest.raises(UserError, match="top-p"):
+        check_top_p(bad)
+    assert check_top_p(1) == 1.0
+
+
+def test_feed_ids_equals_feed(tiny):
+    text = "X:1\nT:A\n"
+    by_text = Sampler(tiny.model, tiny.tokenizer, torch.Generator())
+    by_text.feed(text)
+    by_ids = Sampler(tiny.model, tiny.tokenizer, torch.Generator())
+    by_ids.feed_ids(tiny.tokenizer.encode(text))
+    by_ids.feed_ids([])  # nothing to read: no change
+    assert torch.equal(by_text.logits, by_ids.logits)

@@ -63,6 +63,12 @@ class CharRNN(nn.Module):
         return logits, loss, new_state
 
     @torch.inference_mode()
+    def prefill(self, ids: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        """Read ids (B, T) in one pass: logits (B, V) for the position after the last id and the next state."""
+        logits, _, state = self.forward(ids, None, state)
+        return logits[:, -1], state
+
+    @torch.inference_mode()
     def step(self, idx: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         """One time step for sampling: idx (B,) -> logits (B, V) and the next state."""
         logits, _, state = self.forward(idx[:, None], None, state)
