@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
     p.add_argument("--batch-size", type=int, help="parallel streams (default: the preset's, 16)")
     p.add_argument("--seq-len", type=int, help="characters per step of back-propagation (default 64)")
-    p.add_argument("--optimizer", choices=["adam", "adamax", "rmsprop", "sgd"], help="default: the preset's")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "adamax", "rmsprop", "sgd"], help="default: the preset's")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     p.add_argument("--seed", type=int, default=1234, help="random seed for weights and batches")
     p.add_argument("--checkpoint-every", type=int, default=10, help="snapshot every N epochs (0: never)")

@@ -42,3 +42,21 @@ PRESETS: dict[str, Preset] = {
         {**_STATEFUL, "lr": 3e-3},
     ),
 }
+
+# Beyond the reports (issue #4): a GPT over the same ABC characters, a context of 1024 that sees whole tunes.
+_GPT_TRAIN = {"batch_size": 16, "seq_len": 1024, "optimizer": "adamw", "lr": 1e-3, "schedule": "cosine",
+              "weight_decay": 0.1}
+PRESETS.update({
+    "gpt-folk": Preset(
+        "transformer",
+        {"block_size": 1024, "n_layer": 4, "n_head": 4, "n_embd": 256, "dropout": 0.1, "positions": "rope"},
+        "GPT: 4 layers x 4 heads x 256, rotary positions, context 1024 characters (whole tunes), AdamW, cosine",
+        _GPT_TRAIN,
+    ),
+    "tiny-gpt": Preset(
+        "transformer",
+        {"block_size": 128, "n_layer": 1, "n_head": 2, "n_embd": 32, "dropout": 0.0, "positions": "rope"},
+        "A one-layer GPT for quick experiments and tests",
+        {**_GPT_TRAIN, "batch_size": 8, "seq_len": 128, "lr": 3e-3, "weight_decay": 0.0},
+    ),
+})

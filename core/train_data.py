@@ -292,17 +292,25 @@ def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window, tokenizer) 
     if family == "autoencoder":
         rolls = {}
         for part, items in pieces.items():
-            chunks = [tokenizer.encode_piece(p) for p in items]
-            shape = (0, *tokenizer.shape) if hasattr(tokenizer, "shape") else None
-            arrays = [c for c in chunks if len(c)]
-            rolls[part] = torch.from_numpy(np.concatenate(arrays)).float() if arrays else torch.zeros(shape or (0,))
+            arrays = [c for c in (tokenizer.encode_piece(p) for p in items) if len(c)]
+            empty = torch.zeros(0, *tokenizer.shape)
+            rolls[part] = torch.from_numpy(np.concatenate(arrays)).float() if arrays else empty
         card["chunks"] = {p: len(r) for p, r in rolls.items()}
         return Rolls(tokenizer=tokenizer, corpus=card, tokens={p: len(r) for p, r in rolls.items()},
                      rolls=rolls, seed=seed)
-    encoded = {part: [tokenizer.encode_piece(p) for p in items] for part, items in pieces.items()}
+    encoded = {part: [_framed(tokenizer, p) for p in items] for part, items in pieces.items()}
     tokens = {p: sum(len(i) for i in items) for p, items in encoded.items()}
     card["tokens"] = tokens
     if family == "note_rnn":
         ids = {p: torch.tensor([t for i in items for t in i], dtype=torch.long) for p, items in encoded.items()}
         return Windows(tokenizer=tokenizer, corpus=card, tokens=tokens, ids=ids, window=window, seed=seed)
     return PackedSequences(tokenizer=tokenizer, corpus=card, tokens=tokens, items=encoded, seed=seed)
+
+
+def _framed(tokenizer, piece) -> list[int]:
+    """A piece's ids, between BOS and EOS where the tokenizer has them (so a model learns starts and ends)."""
+    ids = tokenizer.encode_piece(piece)
+    special = getattr(tokenizer, "special_ids", None)
+    if special and ids and "BOS" in special and "EOS" in special:
+        return [special["BOS"], *ids, special["EOS"]]
+    return ids

@@ -39,6 +39,7 @@ from core.train_data import IGNORE, CharStreams, Shard, TrainData, build_data, c
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
     "adamax": torch.optim.Adamax,
     "rmsprop": torch.optim.RMSprop,
     "sgd": torch.optim.SGD,
@@ -284,8 +285,8 @@ def _train(cfg: TrainConfig, folder: Path, device: torch.device, d: Dist, callba
 def model_config(preset, tokenizer) -> dict:
     """The preset's model config completed by what the tokenizer decides (vocabulary, roll shape)."""
     config = dict(preset.model)
-    if hasattr(tokenizer, "roll_shape"):
-        config["measures"], config["steps"], config["pitches"] = tokenizer.roll_shape
+    if getattr(tokenizer, "kind", "") == "pianoroll":
+        config["measures"], config["steps"], config["pitches"] = tokenizer.shape
     else:
         config["vocab_size"] = tokenizer.vocab_size
     return config

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from core.models.char_rnn import CharRNN, CharRNNConfig
+from core.models.transformer import GPT, GPTConfig
 
 # oneDNN's CPU RNN kernels are the slow path here (torch 2.13, measured on 2 cores):
 # one-character sampling steps take 2.3 ms against 0.45 ms natively, and training fell
@@ -16,6 +17,7 @@ torch.backends.mkldnn.enabled = False
 
 FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
     "char_rnn": (CharRNNConfig, CharRNN),
+    "transformer": (GPTConfig, GPT),
 }
 
 
