@@ -44,13 +44,13 @@ PRESETS: dict[str, Preset] = {
 }
 
 # Beyond the reports (issue #4): a GPT over the same ABC characters, a context of 1024 that sees whole tunes.
-_GPT_TRAIN = {"batch_size": 16, "seq_len": 1024, "optimizer": "adamw", "lr": 1e-3, "schedule": "cosine",
+_GPT_TRAIN = {"batch_size": 4, "seq_len": 1024, "optimizer": "adamw", "lr": 1e-3, "schedule": "cosine",
               "weight_decay": 0.1}
 PRESETS.update({
     "gpt-folk": Preset(
         "transformer",
-        {"block_size": 1024, "n_layer": 4, "n_head": 4, "n_embd": 256, "dropout": 0.1, "positions": "rope"},
-        "GPT: 4 layers x 4 heads x 256, rotary positions, context 1024 characters (whole tunes), AdamW, cosine",
+        {"block_size": 1024, "n_layer": 6, "n_head": 4, "n_embd": 256, "dropout": 0.1, "positions": "rope"},
+        "GPT: 6 layers x 4 heads x 256, rotary positions, context 1024 characters (whole tunes), AdamW, cosine",
         _GPT_TRAIN,
     ),
     "tiny-gpt": Preset(

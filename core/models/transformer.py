@@ -87,7 +87,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.n_head, self.dropout = config.n_head, config.dropout
+        self.n_head = config.n_head
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v of all heads
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
@@ -106,9 +106,10 @@ class CausalSelfAttention(nn.Module):
             k, v = k_all[:, :, : start + T], v_all[:, :, : start + T]  # (B, nh, start + T, hs)
         # is_causal aligns its triangle top-left, right only when q and k have one length (start == 0);
         # later, one query sees every cached key (mask None) and several get an explicit mask.
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=start == 0
-        )
+        # No dropout on the attention weights: PyTorch's fused CPU kernels have none, and asking for it
+        # falls back to the unfused path, 2.4x slower here (4 x 256, context 1024); dropout stays on the
+        # residual branches.
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=start == 0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
