@@ -195,12 +195,21 @@ def _models_markdown(cards) -> str:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from core.compose import ComposeSettings, compose_to_files, split_primer
+    from core.compose import ComposeSettings, compose_to_files, load_model, split_primer
+    from core.midi_compose import MidiComposeSettings, is_midi_model
 
+    if is_midi_model(load_model(args.model)):
+        settings = MidiComposeSettings(
+            model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+            seconds=args.seconds, primer=args.primer_piece, primer_tokens=args.primer_tokens, tempo=args.tempo,
+            program=args.program, threshold=args.threshold, spread=args.spread,
+        )
+        print(json.dumps(compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)))
+        return 0
     fields, opening = split_primer(args.primer or "")
     given = {"title": args.title, "meter": args.meter, "unit": args.unit, "key": args.key, "rhythm": args.rhythm}
     settings = ComposeSettings(
-        model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k,
+        model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
         opening=opening, seconds=args.seconds, tempo=args.tempo, program=args.program,
         max_copy_bars=None if args.allow_copies else args.max_copy_bars,
         **{name: value if value is not None else fields.get(name) for name, value in given.items()},
@@ -360,12 +369,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print the README's Markdown table")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("generate", help="compose a tune and write ABC, MIDI and WAV")
+    p = sub.add_parser("generate", help="compose a piece and write ABC (ABC models), MIDI, WAV (and a piano roll)")
     p.add_argument("--model", required=True, help="model name (see `python -m core models`)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same tune")
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature, in (0, 3]")
     p.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest characters (0: all)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling share, in (0, 1] (1: off)")
     p.add_argument("--primer", help="ABC primer: header fields (T, M, L, R, K lines) and/or opening bars")
+    p.add_argument("--primer-piece", help="MIDI models: start from the opening of this held-out piece (title)")
+    p.add_argument("--primer-tokens", type=int, default=32, help="MIDI models: tokens of the primer piece given")
+    p.add_argument("--threshold", type=float, default=0.5, help="autoencoder: note-on probability that sounds")
+    p.add_argument("--spread", type=float, default=1.0, help="autoencoder: latent spread in standard deviations")
     p.add_argument("--title", help="tune title (default: sampled)")
     p.add_argument("--meter", help="meter, e.g. 6/8 (default: sampled)")
     p.add_argument("--unit", help="unit note length, e.g. 1/8 (default: sampled)")

@@ -23,7 +23,7 @@ from core.errors import UserError
 from core.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
 from core.piece import Piece, UnplayableABC
 from core.render import render, resolve_soundfont, wav_bytes, write_atomic
-from core.sampling import Sampler, check_temperature
+from core.sampling import Sampler, check_temperature, check_top_p
 
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
 BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
@@ -74,6 +74,7 @@ class ComposeSettings:
     seed: int = 0
     temperature: float = 0.8
     top_k: int = 0
+    top_p: float = 1.0  # nucleus sampling; 1: off
     title: str | None = None
     meter: str | None = None
     unit: str | None = None
@@ -89,6 +90,7 @@ class ComposeSettings:
     def validate(self) -> None:
         """Raise UserError for any setting out of range or malformed."""
         check_temperature(self.temperature)
+        check_top_p(self.top_p)
         if not 2 <= self.seconds <= 600:
             raise UserError(f"Length must be between 2 and 600 seconds, not {self.seconds}.")
         if self.tempo is not None and not 20 <= self.tempo <= 400:
@@ -226,7 +228,7 @@ def _check_copy(piece: Piece, index: NoveltyIndex, max_bars: float) -> dict:
 
 
 def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:
-    sampler = Sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k)
+    sampler = Sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
     vocab = set(loaded.tokenizer.vocab)
     rhythm = (s.rhythm or "").strip().lower()
     implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))
@@ -362,13 +364,15 @@ def repair_body(body: str, meter: str, unit: str) -> str:
     return body
 
 
-def compose_to_files(
-    settings: ComposeSettings, out_dir: Path, soundfont: str | None = None, stem: str = "tune"
-) -> dict:
-    """Compose, then write ``stem``.abc, .mid and .wav into ``out_dir``; returns a summary.
+def compose_to_files(settings, out_dir: Path, soundfont: str | None = None, stem: str = "tune") -> dict:
+    """Compose, then write ``stem``.abc (ABC models), .mid, .wav and, without notation, a piano-roll
+    .png into ``out_dir``; returns a summary. ``settings`` is a ComposeSettings for ABC models or a
+    :class:`core.midi_compose.MidiComposeSettings` for MIDI models.
 
     If FluidSynth is missing, the ABC and MIDI files are still written before the error.
     """
+    from core.midi_compose import compose_midi, is_midi_model
+
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", stem):
         raise UserError(f"File stem {stem!r} may only use letters, digits, '.', '_' and '-'.")
     sf = resolve_soundfont(soundfont)
@@ -383,12 +387,23 @@ def compose_to_files(
     t = time.perf_counter()
     loaded = load_model(settings.model)
     timings["load_s"] = time.perf_counter() - t
+    midi_model = is_midi_model(loaded)
+    if midi_model != (not isinstance(settings, ComposeSettings)):
+        kind = "MIDI" if midi_model else "ABC"
+        raise UserError(f"{loaded.card.name} is an {kind} model; its settings do not fit.")
     t = time.perf_counter()
-    piece = compose(settings, loaded)
+    piece = compose_midi(settings, loaded) if midi_model else compose(settings, loaded)
     timings["compose_s"] = time.perf_counter() - t
-    paths = {"abc": out_dir / f"{stem}.abc", "midi": out_dir / f"{stem}.mid", "wav": out_dir / f"{stem}.wav"}
-    write_atomic(paths["abc"], piece.abc.encode())
+    paths = {"midi": out_dir / f"{stem}.mid", "wav": out_dir / f"{stem}.wav"}
+    if piece.abc:
+        paths = {"abc": out_dir / f"{stem}.abc", **paths}
+        write_atomic(paths["abc"], piece.abc.encode())
     write_atomic(paths["midi"], piece.midi_bytes())
+    if not piece.abc:
+        from core.notation import piano_roll_png
+
+        paths["png"] = out_dir / f"{stem}.png"
+        write_atomic(paths["png"], piano_roll_png(piece.midi, title=piece.title))
     t = time.perf_counter()
     audio = render(piece.midi, sf)
     timings["render_s"] = time.perf_counter() - t
@@ -396,10 +411,11 @@ def compose_to_files(
     return {
         "title": piece.title,
         "model": loaded.card.name,
+        "family": loaded.card.family,
         "seed": settings.seed,
         "temperature": settings.temperature,
         "duration_s": round(piece.duration, 3),
-        "attempts": piece.meta["attempts"],
+        "attempts": piece.meta.get("attempts", 1),
         "files": {k: str(v) for k, v in paths.items()},
         "timings": {k: round(v, 4) for k, v in timings.items()},
     }
