@@ -59,3 +59,19 @@ def postgres_server():
         pytest.skip(str(exc))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def small_midi_corpus(data_dir, tmp_path_factory) -> str:
+    """The first 40 Bach chorales imported as the MIDI corpus ``chorales40`` (seconds; the full
+    ``bach`` corpus takes a minute or more to convert on first use)."""
+    import shutil
+
+    from core.midi_corpus import bach_files, import_corpus
+
+    folder = tmp_path_factory.mktemp("chorales") / "bach"
+    folder.mkdir()
+    for path in bach_files()[:40]:
+        shutil.copy(path, folder / path.name)
+    import_corpus(str(folder), "chorales40")
+    return "chorales40"

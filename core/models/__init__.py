@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 from core.models.char_rnn import CharRNN, CharRNNConfig
+from core.models.autoencoder import PianoRollAutoencoder, PianoRollAutoencoderConfig
+from core.models.note_rnn import NoteRNN, NoteRNNConfig
 from core.models.transformer import GPT, GPTConfig
 
 # oneDNN's CPU RNN kernels are the slow path here (torch 2.13, measured on 2 cores):
@@ -18,6 +20,8 @@ torch.backends.mkldnn.enabled = False
 FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
     "char_rnn": (CharRNNConfig, CharRNN),
     "transformer": (GPTConfig, GPT),
+    "note_rnn": (NoteRNNConfig, NoteRNN),
+    "autoencoder": (PianoRollAutoencoderConfig, PianoRollAutoencoder),
 }
 
 
