@@ -273,6 +273,7 @@ def _train(cfg: TrainConfig, folder: Path, device: torch.device, d: Dist, callba
         if d.main and not cfg.resume and not (log_dir / "last.pt").exists():
             shutil.rmtree(log_dir, ignore_errors=True)  # a run stopped before its first epoch leaves nothing
         raise
+    _fit_latents(model, data)
     test_loss, test_acc = evaluate_split(model, data, "test", *_eval_shape(run))
     card = _card(run, preset, test_loss, test_acc)
     if d.main:
@@ -280,6 +281,18 @@ def _train(cfg: TrainConfig, folder: Path, device: torch.device, d: Dist, callba
         save_checkpoint(folder, model, card, {"log.csv": log_dir / "log.csv"})
     barrier(d)
     return TrainResult(folder, card, run.history)
+
+
+@torch.no_grad()
+def _fit_latents(model: torch.nn.Module, data: TrainData) -> None:
+    """The autoencoder samples around its training songs' latents: fit their mean and principal axes."""
+    rolls = getattr(data, "rolls", {}).get("train")
+    if not hasattr(model, "fit_latent_space") or rolls is None or len(rolls) < 2:
+        return
+    model.eval()
+    device = next(model.parameters()).device
+    z = torch.cat([model.encode(rolls[k : k + 256].to(device)) for k in range(0, len(rolls), 256)])
+    model.fit_latent_space(z)
 
 
 def model_config(preset, tokenizer) -> dict:

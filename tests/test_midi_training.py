@@ -114,3 +114,9 @@ def test_primer_that_is_not_a_held_out_piece_is_refused(tiny_models):
     loaded = load_checkpoint(tiny_models["tiny-note-gru"].folder)
     with pytest.raises(UserError, match="No held-out piece"):
         compose_midi(MidiComposeSettings(model=loaded.card.name, primer="no such piece"), loaded)
+
+
+def test_the_autoencoder_samples_around_its_training_latents(tiny_models):
+    model = load_checkpoint(tiny_models["tiny-ae"].folder).model
+    assert bool(model.latent_fitted)
+    assert float(model.latent_std.max()) > 0 and float(model.latent_mean.abs().sum()) > 0

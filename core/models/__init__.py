@@ -7,8 +7,8 @@ from dataclasses import asdict
 import torch
 from torch import nn
 
-from core.models.char_rnn import CharRNN, CharRNNConfig
 from core.models.autoencoder import PianoRollAutoencoder, PianoRollAutoencoderConfig
+from core.models.char_rnn import CharRNN, CharRNNConfig
 from core.models.note_rnn import NoteRNN, NoteRNNConfig
 from core.models.transformer import GPT, GPTConfig
 
