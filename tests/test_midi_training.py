@@ -120,3 +120,9 @@ def test_the_autoencoder_samples_around_its_training_latents(tiny_models):
     model = load_checkpoint(tiny_models["tiny-ae"].folder).model
     assert bool(model.latent_fitted)
     assert float(model.latent_std.max()) > 0 and float(model.latent_mean.abs().sum()) > 0
+
+
+def test_the_autoencoder_card_puts_cell_accuracy_beside_its_silent_baseline_and_note_f1(tiny_models):
+    m = tiny_models["tiny-ae"].card.metrics
+    assert 0.9 < m["test_silent_accuracy"] < 1  # most cells are silent
+    assert 0 <= m["test_note_f1"] <= 1 and 0 <= m["test_note_f1_at_0.3"] <= 1
