@@ -303,7 +303,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     if not args.all and not args.model:
         raise UserError("Say which models: --all, or --model NAME (repeatable).")
-    rows = compare(None if args.all else args.model, sample_tokens=args.sample_tokens)
+    rows = compare(None if args.all else args.model, sample_tokens=args.sample_tokens, abc_corpus=args.corpus)
     if args.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
     else:
@@ -419,7 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every model the app offers (shipped and yours)")
     p.add_argument("--model", action="append", help="a model by name (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON rows instead of the Markdown table")
-    p.add_argument("--sample-tokens", type=int, default=256, help="tokens sampled to time each model (default 256)")
+    p.add_argument("--sample-tokens", type=int, default=256,
+                   help="tokens sampled to time each model (default 256; 0: no timing)")
+    p.add_argument("--corpus", help="score every ABC model on this corpus's test split (default: each its own)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("evaluate-samples", help="validity, novelty and metrics of a model's samples")

@@ -42,16 +42,21 @@ class ComparisonRow:
         return asdict(self)
 
 
-def compare(names: list[str] | None = None, sample_tokens: int = 256) -> list[ComparisonRow]:
-    """Rows for the named models (every model the app offers when None)."""
+def compare(names: list[str] | None = None, sample_tokens: int = 256, abc_corpus: str | None = None,
+            ) -> list[ComparisonRow]:
+    """Rows for the named models (every model the app offers when None). ``abc_corpus`` scores every
+    ABC model on that corpus's test split instead of its own (e.g. O'Neill's, for models trained on more)."""
     names = names or [card.name for card in list_models()]
-    return [score(load_checkpoint(find_model(n)), sample_tokens) for n in names]
+    return [score(load_checkpoint(find_model(n)), sample_tokens, abc_corpus) for n in names]
 
 
-def score(loaded: LoadedModel, sample_tokens: int = 256) -> ComparisonRow:
+def score(loaded: LoadedModel, sample_tokens: int = 256, abc_corpus: str | None = None) -> ComparisonRow:
     """Recompute one model's held-out figures and time its sampling."""
     card, model = loaded.card, loaded.model
-    data = build_data(card.family, card.tokenizer, card.corpus["source"], window=card.model.get("window", 50),
+    corpus = card.corpus["source"]
+    if abc_corpus and card.tokenizer.get("kind") == "abc_chars":
+        corpus = abc_corpus
+    data = build_data(card.family, card.tokenizer, corpus, window=card.model.get("window", 50),
                       tokenizer=loaded.tokenizer)
     if data.stateful:
         batch, seq = EVAL_BATCH, EVAL_SEQ
@@ -65,7 +70,7 @@ def score(loaded: LoadedModel, sample_tokens: int = 256) -> ComparisonRow:
     return ComparisonRow(
         name=card.name,
         family=card.family,
-        corpus=card.corpus.get("name", ""),
+        corpus=data.corpus.get("name", ""),
         tokenizer=card.tokenizer.get("kind", ""),
         parameters=card.parameters,
         test_tokens=tokens,
@@ -94,6 +99,8 @@ def _sampling_speed(loaded: LoadedModel, n: int) -> tuple[float | None, float]:
         for _ in range(n):
             sampler.next_token()
         per_token = round(n / (time.perf_counter() - t0), 1)
+    if n <= 0:
+        return per_token, 0.0
     make_piece(loaded, 0)  # warm-up (first-use caches)
     t0 = time.perf_counter()
     for seed in range(1, 4):
@@ -116,7 +123,7 @@ def make_piece(loaded: LoadedModel, seed: int, seconds: float = 30.0):
 def markdown(rows: list[ComparisonRow]) -> str:
     """The README's comparison table."""
     out = [
-        "| model | family | corpus | tokens | parameters | test loss (nats/token) | bits/char | accuracy "
+        "| model | family | corpus | tokenizer | parameters | test loss (nats/token) | bits/char | accuracy "
         "| training time | hardware | sampling tokens/s | samples/s |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]

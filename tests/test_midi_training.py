@@ -126,3 +126,14 @@ def test_the_autoencoder_card_puts_cell_accuracy_beside_its_silent_baseline_and_
     m = tiny_models["tiny-ae"].card.metrics
     assert 0.9 < m["test_silent_accuracy"] < 1  # most cells are silent
     assert 0 <= m["test_note_f1"] <= 1 and 0 <= m["test_note_f1_at_0.3"] <= 1
+
+
+def test_evaluate_fills_one_row_per_model_from_the_weights(tiny_models, capsys):
+    folders = [str(tiny_models[p].folder) for p in ("tiny-note-gru", "tiny-ae")]
+    assert main(["evaluate", "--model", folders[0], "--model", folders[1], "--json", "--sample-tokens", "16"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["family"] for r in rows] == ["note_rnn", "autoencoder"]
+    assert rows[0]["test_loss"] == pytest.approx(tiny_models["tiny-note-gru"].card.metrics["test_loss"], abs=1e-4)
+    assert rows[0]["sample_tokens_per_s"] > 0 and rows[1]["sample_tokens_per_s"] is None
+    assert all(r["samples_per_s"] > 0 and r["parameters"] > 0 for r in rows)
+    assert main(["evaluate"]) == 2 and "--all" in capsys.readouterr().err
