@@ -1,4 +1,5 @@
-"""The pages through Streamlit's AppTest: Home's status, Compose from model pick to audio."""
+"""The pages through Streamlit's AppTest: Home's status, Compose from model pick to audio (ABC models; the MIDI
+families are in test_midi_pages.py), Train."""
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -35,8 +36,10 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     at = _compose_page()
     labels = at.selectbox(key="model").options  # shown as "name · family · corpus · bits/char"
     assert all(any(label.startswith(f"{name} · char_rnn · oneills1850") for label in labels) for name in SHIPPED)
-    at.selectbox(key="model").set_value(SHIPPED[1])
+    assert all(" bits/char on test" in label for label in labels if " · char_rnn · " in label)
+    at.selectbox(key="model").set_value(SHIPPED[1]).run()  # the picker sits above the form: its kind picks the form
     at.selectbox(key="tune_type").set_value("jig")
+    at.slider(key="top_p").set_value(0.95)
     at.slider(key="seconds").set_value(20)
     at.number_input(key="seed").set_value(11)
     at.button[0].click().run()
@@ -48,6 +51,7 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download ABC", "Download MIDI", "Download WAV"]
     assert len(at.get("image")) >= 1  # the engraved sheet music
+    assert at.session_state["history"][0]["meta"]["settings"]["top_p"] == 0.95
 
     # a second tune joins the visit's history, the first stays listed below it
     at.number_input(key="seed").set_value(12)
