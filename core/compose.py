@@ -89,16 +89,9 @@ class ComposeSettings:
 
     def validate(self) -> None:
         """Raise UserError for any setting out of range or malformed."""
-        check_temperature(self.temperature)
-        check_top_p(self.top_p)
-        if not 2 <= self.seconds <= 600:
-            raise UserError(f"Length must be between 2 and 600 seconds, not {self.seconds}.")
-        if self.tempo is not None and not 20 <= self.tempo <= 400:
-            raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {self.tempo}.")
+        check_common(self)
         if self.max_copy_bars is not None:
             check_threshold(self.max_copy_bars)
-        if not 0 <= self.program <= 127:
-            raise UserError(f"General MIDI program must be between 0 and 127, not {self.program}.")
         if self.meter and normalise_meter(self.meter) == "none":
             raise UserError(f"Meter {self.meter!r} is not an ABC meter such as 6/8, 3/4, C or C|.")
         if self.unit:
@@ -108,6 +101,18 @@ class ComposeSettings:
         if self.opening:
             implied = RHYTHM_METER.get((self.rhythm or "").strip().lower(), (None, None))
             check_opening(self.opening, self.meter or implied[0], self.unit or implied[1] or "1/8")
+
+
+def check_common(s) -> None:
+    """The settings every model shares (ABC or MIDI): temperature, top-p, length, tempo, instrument."""
+    check_temperature(s.temperature)
+    check_top_p(s.top_p)
+    if not 2 <= s.seconds <= 600:
+        raise UserError(f"Length must be between 2 and 600 seconds, not {s.seconds}.")
+    if s.tempo is not None and not 20 <= s.tempo <= 400:
+        raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {s.tempo}.")
+    if not 0 <= s.program <= 127:
+        raise UserError(f"General MIDI program must be between 0 and 127, not {s.program}.")
 
 
 PRIMER_FIELDS = {"T": "title", "M": "meter", "L": "unit", "R": "rhythm", "K": "key"}

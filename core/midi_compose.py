@@ -18,7 +18,7 @@ import torch
 from core.checkpoint import LoadedModel
 from core.errors import UserError
 from core.piece import Piece, set_program
-from core.sampling import Sampler, check_temperature, check_top_p
+from core.sampling import Sampler
 
 MAX_TOKENS = 4096
 """Hard cap on sampled tokens per piece, whatever the length asked for."""
@@ -42,14 +42,9 @@ class MidiComposeSettings:
     spread: float = 1.0  # autoencoder: how far from the training latents' mean to sample, in standard deviations
 
     def validate(self) -> None:
-        check_temperature(self.temperature)
-        check_top_p(self.top_p)
-        if not 2 <= self.seconds <= 600:
-            raise UserError(f"Length must be between 2 and 600 seconds, not {self.seconds}.")
-        if self.tempo is not None and not 20 <= self.tempo <= 400:
-            raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {self.tempo}.")
-        if not 0 <= self.program <= 127:
-            raise UserError(f"General MIDI program must be between 0 and 127, not {self.program}.")
+        from core.compose import check_common
+
+        check_common(self)
         if not 0 < self.threshold < 1:
             raise UserError(f"The note threshold must be between 0 and 1, not {self.threshold}.")
         if not 0 < self.spread <= 5:

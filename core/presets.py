@@ -65,6 +65,8 @@ PRESETS.update({
 # the embedding is the default and the note-* presets use it.
 _NOTE_CHORD = {"kind": "note_chord", "min_count": 3}
 _R2_TRAIN = {"batch_size": 64, "seq_len": 50, "optimizer": "adamax", "lr": 1e-3}
+_R2_GRU = {"cell": "gru", "input": "normalised", "embed": 1, "hidden": (256, 256, 128), "batch_norm": "layers",
+           "dense": (256,), "dropout": 0.3, "window": 50}
 PRESETS.update({
     "r2-lstm": Preset(
         "note_rnn",
@@ -75,8 +77,7 @@ PRESETS.update({
     ),
     "r2-gru": Preset(
         "note_rnn",
-        {"cell": "gru", "input": "normalised", "embed": 1, "hidden": (256, 256, 128), "batch_norm": "layers",
-         "dense": (256,), "dropout": 0.3, "window": 50},
+        _R2_GRU,
         "R2's GRU: 256-256-128 with batch norm + dense 256 over note/chord tokens fed as id/vocab, window 50, Adamax",
         _R2_TRAIN, _NOTE_CHORD,
     ),
@@ -89,15 +90,13 @@ PRESETS.update({
     ),
     "note-gru": Preset(
         "note_rnn",
-        {"cell": "gru", "input": "embedding", "embed": 64, "hidden": (256, 256, 128), "batch_norm": "layers",
-         "dense": (256,), "dropout": 0.3, "window": 50},
+        {**_R2_GRU, "input": "embedding", "embed": 64},
         "R2's GRU with an embedding (64) instead of id/vocab inputs: note/chord tokens, window 50, Adamax",
         _R2_TRAIN, _NOTE_CHORD,
     ),
     "note-gru-events": Preset(
         "note_rnn",
-        {"cell": "gru", "input": "embedding", "embed": 64, "hidden": (256, 256, 128), "batch_norm": "layers",
-         "dense": (256,), "dropout": 0.3, "window": 100},
+        {**_R2_GRU, "input": "embedding", "embed": 64, "window": 100},
         "The GRU over duration-aware REMI events (MidiTok): bars, positions, pitches, durations; window 100",
         {**_R2_TRAIN, "seq_len": 100}, {"kind": "midi_events", "num_velocities": 0},
     ),
