@@ -47,6 +47,11 @@ class ModelCard:
     format_version: int = CARD_VERSION
     extra: dict = field(default_factory=dict)
 
+    @property
+    def is_midi(self) -> bool:
+        """True for models of MIDI tokens or piano rolls (no ABC text)."""
+        return self.tokenizer.get("kind", "abc_chars") != "abc_chars"
+
     def summary(self) -> dict:
         """The row the model picker and ``python -m core models`` show."""
         return {

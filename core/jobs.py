@@ -76,12 +76,14 @@ def train_argv(cfg: TrainConfig) -> list[str]:
     flags = {"preset": cfg.preset, "corpus": cfg.corpus, "name": cfg.name, "epochs": cfg.epochs, "lr": cfg.lr,
              "batch-size": cfg.batch_size, "seq-len": cfg.seq_len, "optimizer": cfg.optimizer, "device": cfg.device,
              "seed": cfg.seed, "checkpoint-every": cfg.checkpoint_every, "out": cfg.out_dir,
-             "max-train-chars": cfg.max_train_chars}
+             "max-train-chars": cfg.max_train_chars, "patience": cfg.patience, "schedule": cfg.schedule,
+             "warmup": cfg.warmup, "weight-decay": cfg.weight_decay, "grad-clip": cfg.grad_clip,
+             "precision": cfg.precision, "resume": cfg.resume}
     argv = ["train"]
     for flag, value in flags.items():
         if value is not None:
             argv += [f"--{flag}", str(value)]
-    return argv
+    return argv + (["--compile"] if cfg.compile else [])
 
 
 def start(cfg: TrainConfig) -> JobStatus:

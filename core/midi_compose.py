@@ -54,7 +54,7 @@ class MidiComposeSettings:
 
 
 def is_midi_model(loaded: LoadedModel) -> bool:
-    return loaded.card.tokenizer.get("kind") != "abc_chars"
+    return loaded.card.is_midi
 
 
 def primer_titles(loaded: LoadedModel) -> list[str]:

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core import jobs
 from core.midi_corpus import bach_files, list_midi_corpora
 from core.presets import PRESETS
+from core.training import TrainConfig
 from tests.conftest import ROOT, SHIPPED
 
 TIMEOUT = 180  # the first MIDI model's primers load its corpus
@@ -162,7 +163,9 @@ def test_train_page_trains_a_tiny_midi_model_that_then_appears_on_compose(small_
     assert at.success[0].value == "Training page-note-gru started."
     job = next(j for j in jobs.list_jobs() if j.name == "page-note-gru")
     assert job.config["corpus"] == small_midi_corpus and job.config["optimizer"] == "adamw"
-    assert job.config["patience"] == 2  # the page passes it on (core.jobs.train_argv does not forward it yet)
+    assert job.config["patience"] == 2
+    argv = " ".join(jobs.train_argv(TrainConfig(**job.config)))  # what the background process was started with
+    assert "--patience 2" in argv and "--optimizer adamw" in argv
     deadline = time.time() + 300
     while jobs.read(job.id).state == jobs.RUNNING and time.time() < deadline:
         time.sleep(0.5)

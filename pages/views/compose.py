@@ -12,7 +12,7 @@ from core.notation import abc_to_svg, piano_roll_png
 from core.novelty import NoveltyResult, check_novelty
 from core.render import GM_INSTRUMENTS, render, wav_bytes
 from core.report import describe
-from pages.common import cached_model, is_midi_card, model_label, models_by_name
+from pages.common import cached_model, model_label, models_by_name
 
 ANY = "(model's choice)"
 NO_PRIMER = "(none: the model starts from nothing)"
@@ -36,7 +36,7 @@ if not cards:
 # Outside the form, so that the settings below follow the model's kind (ABC, MIDI tokens, piano rolls).
 model = st.selectbox("Model", list(cards), format_func=lambda n: model_label(cards[n]), key="model")
 card = cards[model]
-midi_model = is_midi_card(card)
+midi_model = card.is_midi
 
 
 @st.cache_data(show_spinner="Reading the model's held-out pieces…", max_entries=16)

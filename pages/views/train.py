@@ -12,7 +12,7 @@ from core.midi_corpus import import_corpus, list_midi_corpora
 from core.presets import PRESETS
 from core.train_data import check_pairing
 from core.training import OPTIMIZERS, TRAIN_DEFAULTS, TrainConfig
-from pages.common import check_upload_sizes, save_music_uploads
+from core.uploads import check_upload_sizes, save_music_uploads
 
 QUICK_CHARS = 50_000
 UPLOAD_TYPES = ["abc", "mid", "midi", "xml", "mxl", "musicxml", "krn", "zip"]
