@@ -26,8 +26,9 @@ class BuildRequest:
 
     corpus / n_human / human_seed: how many test-split tunes of which corpus, drawn at random with that seed.
     uploads: (file name, bytes) pairs of MIDI or ABC files, human-made. models / per_model / temperature /
-    first_seed: machine tunes sampled now, seeds first_seed, first_seed + 1, ... history: (ABC, meta) of tunes
-    made on the Compose page. catch: add the two attention-check clips.
+    first_seed: machine tunes sampled now, seeds first_seed, first_seed + 1, ... history: (ABC or None, meta,
+    MIDI bytes) of pieces made on the Compose page (MIDI models' pieces have no ABC). catch: add the two
+    attention-check clips.
     """
 
     corpus: str = "oneills1850"
@@ -38,7 +39,7 @@ class BuildRequest:
     per_model: int = 0
     temperature: float = 0.8
     first_seed: int = 0
-    history: list[tuple[str, dict]] = field(default_factory=list)
+    history: list[tuple] = field(default_factory=list)
     catch: bool = False
 
     def validate(self) -> None:
@@ -61,6 +62,7 @@ def build_clips(
     """The clips of ``request`` and notes on what was skipped; UserError when a requested share cannot be met."""
     from core.compose import ComposeSettings, compose, load_model
     from core.corpus import load_corpus
+    from core.midi_compose import MidiComposeSettings, compose_midi
 
     request.validate()
     policy.validate()
@@ -84,8 +86,8 @@ def build_clips(
                 notes.append(f"Skipped {tune.title!r}: {exc}")
         if made < request.n_human:
             raise UserError(f"Only {made} of the {len(tunes)} test tunes of {request.corpus} make a full excerpt.")
-    for abc, meta in request.history:
-        clips.append(machine_clip(Piece.from_abc(abc, policy.program, meta), policy))
+    for abc, meta, *midi in request.history:
+        clips.append(machine_clip(_history_piece(abc, meta, midi[0] if midi else None, policy), policy))
     seconds = request_seconds(policy)
     for model in request.models:
         loaded = load_model(model)
@@ -94,10 +96,14 @@ def build_clips(
             if seed - request.first_seed >= TRIES_PER_CLIP * request.per_model:
                 raise UserError(f"{model} made only {made} usable tunes in {seed - request.first_seed} tries.")
             progress(f"{model}: tune {made + 1} of {request.per_model} (seed {seed})")
-            settings = ComposeSettings(model=model, seed=seed, temperature=request.temperature, seconds=seconds,
-                                       tempo=policy.tempo_qpm)
             try:
-                clips.append(machine_clip(compose(settings, loaded), policy))
+                if loaded.card.is_midi:
+                    piece = compose_midi(MidiComposeSettings(model=model, seed=seed, temperature=request.temperature,
+                                                             seconds=seconds, tempo=policy.tempo_qpm), loaded)
+                else:
+                    piece = compose(ComposeSettings(model=model, seed=seed, temperature=request.temperature,
+                                                    seconds=seconds, tempo=policy.tempo_qpm), loaded)
+                clips.append(machine_clip(piece, policy))
                 made += 1
             except UserError as exc:
                 notes.append(f"Skipped {model} seed {seed}: {exc}")
@@ -105,6 +111,19 @@ def build_clips(
     if request.catch:
         clips += catch_clips(policy, seed=request.first_seed)
     return clips, notes
+
+
+def _history_piece(abc: str | None, meta: dict, midi: bytes | None, policy: ClipPolicy) -> Piece:
+    """A Compose page piece: from its ABC (ABC models), else from its MIDI (MIDI models)."""
+    if abc:
+        return Piece.from_abc(abc, policy.program, meta)
+    if not midi:
+        raise UserError("A Compose piece without ABC or MIDI cannot become a clip.")
+    import io
+
+    import pretty_midi
+
+    return Piece(pretty_midi.PrettyMIDI(io.BytesIO(midi)), None, meta.get("title", "Compose piece"), meta)
 
 
 def request_seconds(policy: ClipPolicy) -> float:

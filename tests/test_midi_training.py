@@ -137,3 +137,19 @@ def test_evaluate_fills_one_row_per_model_from_the_weights(tiny_models, capsys):
     assert rows[0]["sample_tokens_per_s"] > 0 and rows[1]["sample_tokens_per_s"] is None
     assert all(r["samples_per_s"] > 0 and r["parameters"] > 0 for r in rows)
     assert main(["evaluate"]) == 2 and "--all" in capsys.readouterr().err
+
+
+def test_a_survey_takes_clips_from_midi_models_and_midi_compose_pieces(tiny_models, small_midi_corpus):
+    from core.clips import ClipPolicy
+    from core.midi_corpus import load_midi_corpus
+    from core.survey_build import BuildRequest, build_clips
+
+    human = load_midi_corpus(small_midi_corpus).split("test")[0].to_piece().midi_bytes()
+    folder = tiny_models["tiny-note-gru"].folder
+    loaded = load_checkpoint(folder)
+    made = compose_midi(MidiComposeSettings(model=str(folder), seed=9, seconds=14), loaded)
+    request = BuildRequest(models=[str(folder)], per_model=1, first_seed=1, uploads=[("chorale.mid", human)],
+                           history=[(None, made.meta, made.midi_bytes())])
+    clips, _notes = build_clips(request, ClipPolicy(excerpt_seconds=8, fade_seconds=0.5, tempo_qpm=120))
+    assert sorted(c.truth for c in clips) == ["human", "machine", "machine"]
+    assert all(7.5 <= c.duration_s <= 8.5 for c in clips)

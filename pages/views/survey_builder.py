@@ -72,7 +72,8 @@ if submitted:
         corpus=corpus, n_human=int(n_human), human_seed=int(human_seed),
         uploads=[(f.name, f.getvalue()) for f in uploads or []], models=chosen, per_model=int(per_model),
         temperature=float(temperature), first_seed=int(first_seed),
-        history=[(history[i]["abc"], history[i].get("meta", {})) for i in picked], catch=catch,
+        history=[(history[i]["abc"], history[i].get("meta", {}), history[i].get("midi")) for i in picked],
+        catch=catch,
     )
     try:
         spec.validate()
