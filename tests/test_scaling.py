@@ -160,3 +160,12 @@ def test_a_batch_must_split_evenly_over_the_processes():
 def test_bf16_autocast_trains_on_cpu(tmp_path):
     result = train(TrainConfig(**TINY, epochs=1, precision="bf16", out_dir=str(tmp_path / "m")))
     assert torch.isfinite(torch.tensor(result.card.metrics["test_loss"]))
+
+
+def test_a_tiny_transformer_trains_on_whole_abc_tunes(tmp_path):
+    result = train(TrainConfig(preset="tiny-gpt", corpus="oneills1850", epochs=2, max_train_chars=40_000,
+                               checkpoint_every=0, out_dir=str(tmp_path / "gpt")))
+    card = result.card
+    assert card.family == "transformer" and card.model["block_size"] == 128
+    assert result.history[1].valid_loss < result.history[0].valid_loss
+    assert 0 < card.metrics["test_bpc"] < 6.6 and card.training["schedule"] == "cosine"
