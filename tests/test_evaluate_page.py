@@ -21,7 +21,7 @@ def test_evaluate_shows_the_table_histograms_and_a_copied_passage():
     at.multiselect(key="eval_models").set_value([SHIPPED[0]])
     at.number_input(key="eval_n").set_value(2)
     at.checkbox(key="eval_human").check()
-    at.button[0].click().run()
+    at.button[1].click().run()  # the second form's button; the first scores models on their test split
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert table["set"].tolist() == [SHIPPED[0], "human (oneills1850 test split)"]
@@ -43,7 +43,7 @@ def test_evaluate_shows_the_table_histograms_and_a_copied_passage():
 def test_evaluate_asks_for_a_model():
     at = _page("pages/views/evaluate.py")
     at.multiselect(key="eval_models").set_value([])
-    at.button[0].click().run()
+    at.button[1].click().run()
     assert not at.exception
     assert "Pick at least one model" in at.warning[0].value
 
@@ -67,3 +67,19 @@ def test_compose_shows_the_novelty_verdict_next_to_the_tune():
     sentences = [w.value for w in at.warning] + [c.value for c in at.caption]
     verdict = [s for s in sentences if s.startswith("Copies") or "Novel" in s]
     assert len(verdict) == 1 and "8-note runs occur in the train tunes" in verdict[0]
+
+
+def test_evaluate_scores_models_on_their_test_split_from_the_weights():
+    import json
+
+    from core.paths import SHIPPED_MODELS
+
+    at = _page("pages/views/evaluate.py")
+    at.multiselect(key="compare_models").set_value([SHIPPED[1]])
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    row = at.dataframe[0].value.iloc[0]
+    card = json.loads((SHIPPED_MODELS / SHIPPED[1] / "card.json").read_text())
+    assert row["name"] == SHIPPED[1] and row["family"] == "char_rnn"
+    assert abs(row["bits_per_char"] - card["metrics"]["test_bpc"]) < 0.01 * card["metrics"]["test_bpc"]
+    assert row["sample_tokens_per_s"] > 100 and row["samples_per_s"] > 0

@@ -3,6 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from core.compare import compare
+from core.corpus import list_corpora
 from core.errors import UserError
 from core.evaluation import Evaluation, evaluate_human, evaluate_model
 from core.notation import piano_roll_png
@@ -22,9 +24,32 @@ if not cards:
     st.info("No trained models yet. Train one with `python -m core train --preset r1-lstm`.")
     st.stop()
 
+st.subheader("Every model on its held-out test split")
+st.caption("Test loss and accuracy recomputed from the weights (not read from the cards), batched as each family "
+           "trained; bits per character for ABC models, comparable across families; sampling speed on this "
+           "machine. ABC models can all be scored on one corpus's test split, e.g. O'Neill's.")
+with st.form("compare"):
+    picked = st.multiselect("Models", list(cards), default=list(cards), format_func=lambda n: model_label(cards[n]),
+                            key="compare_models")
+    abc_corpus = st.selectbox("Score ABC models on", ["(each its own corpus)", *list_corpora()], key="compare_corpus")
+    compare_now = st.form_submit_button("Score")
+if compare_now:
+    try:
+        with st.spinner("Scoring each model on its test split…"):
+            corpus = None if abc_corpus.startswith("(") else abc_corpus
+            st.session_state["comparison"] = [r.to_dict() for r in compare(picked, sample_tokens=128,
+                                                                           abc_corpus=corpus)]
+    except UserError as exc:
+        st.error(str(exc))
+if st.session_state.get("comparison"):
+    st.dataframe(pd.DataFrame(st.session_state["comparison"]), hide_index=True, width="stretch")
+
+st.subheader("Samples: validity, novelty, metrics (ABC models)")
+abc_cards = {name: card for name, card in cards.items() if not card.is_midi}
 with st.form("evaluate"):
     models = st.multiselect(
-        "Models", list(cards), default=list(cards)[:1], format_func=lambda n: model_label(cards[n]), key="eval_models"
+        "Models", list(abc_cards), default=list(abc_cards)[:1], format_func=lambda n: model_label(cards[n]),
+        key="eval_models",
     )
     c1, c2, c3 = st.columns(3)
     n = c1.number_input("Samples per model (seeds 0, 1, …)", min_value=2, max_value=200, value=10, key="eval_n")
