@@ -12,9 +12,8 @@ from core import jobs
 from core.midi_corpus import bach_files, list_midi_corpora
 from core.presets import PRESETS
 from core.training import TrainConfig
-from tests.conftest import ROOT, SHIPPED
-
-TIMEOUT = 180  # the first MIDI model's primers load its corpus
+from tests.conftest import SHIPPED
+from tests.page_support import open_page
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +32,8 @@ def midi_models(small_midi_corpus, data_dir):
     return out
 
 
-def _page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page(path)
-    at.run()
-    assert not at.exception
-    return at
-
-
 def _compose_with(model: str) -> AppTest:
-    at = _page("pages/views/compose.py")
+    at = open_page("pages/views/compose.py")
     at.selectbox(key="model").set_value(model).run()  # the form follows the model's kind
     assert not at.exception
     return at
@@ -54,7 +44,7 @@ def _downloads(at: AppTest) -> list[str]:
 
 
 def test_compose_lists_midi_models_with_their_held_out_loss(midi_models):
-    at = _page("pages/views/compose.py")
+    at = open_page("pages/views/compose.py")
     labels = at.selectbox(key="model").options
     note = next(label for label in labels if label.startswith("pages-note-gru · note_rnn · chorales40 · "))
     assert "nats/token" in note and "accuracy" in note and "bits/char" not in note
@@ -119,7 +109,7 @@ def test_compose_midi_settings_out_of_range_give_one_sentence(midi_models):
 
 
 def _train_page(corpus: str | None = None) -> AppTest:
-    at = _page("pages/views/train.py")
+    at = open_page("pages/views/train.py")
     if corpus:
         at.selectbox(key="corpus").set_value(corpus).run()
         assert not at.exception
@@ -175,7 +165,7 @@ def test_train_page_trains_a_tiny_midi_model_that_then_appears_on_compose(small_
     ready = next(s.value for s in at.success if "page-note-gru" in s.value)
     assert ready.startswith("Model page-note-gru is ready: test loss ") and "nats per token" in ready
     assert "bits per character" not in ready
-    at.switch_page("pages/views/compose.py")
+    at.switchopen_page("pages/views/compose.py")
     at.run()
     assert any(label.startswith(f"page-note-gru · note_rnn · {small_midi_corpus} · test loss")
                for label in at.selectbox(key="model").options)

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from core import admin
 from survey_db import participants as P
 from survey_db import store
-from tests.conftest import ROOT, SHIPPED
+from tests.conftest import SHIPPED
+from tests.page_support import open_page
 from tests.survey_support import make_survey, real_clips
 
 TIMEOUT = 180  # the first run imports torch; the builder renders and composes clips
@@ -25,13 +26,7 @@ def admin_password(monkeypatch):
 
 
 def page(path: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.query_params.update(params)
-    at.switch_page(path)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page(path, TIMEOUT, **params)
 
 
 def logged_in(path: str) -> AppTest:
