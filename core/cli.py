@@ -107,7 +107,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     def on_epoch(s) -> None:
         (bar.write if bar else print)(
             f"epoch {s.epoch}/{s.epochs}  train {s.train_loss:.4f} ({s.train_accuracy:.3f})  "
-            f"valid {s.valid_loss:.4f} = {s.valid_bpc:.4f} bpc ({s.valid_accuracy:.3f})  "
+            f"valid {s.valid_loss:.4f} = {s.valid_bpc:.4f} {s.unit} ({s.valid_accuracy:.3f})  "
             f"{s.seconds:.0f}s{'  *best' if s.best else ''}"
         )
 

@@ -116,6 +116,7 @@ class EpochStats:
     seconds: float
     best: bool = False
     valid_bpc: float = float("nan")  # bits per character (ABC) or per token (MIDI)
+    unit: str = "bits/char"  # what valid_bpc counts
 
 
 @dataclass
@@ -419,6 +420,7 @@ def _run_epochs(run: _Run, log_dir: Path) -> None:
         valid_loss, valid_acc = evaluate_split(run.model, run.data, "valid", *_eval_shape(run))
         stats = EpochStats(epoch, cfg.epochs, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - t0)
         stats.valid_bpc = _bits_per_char(valid_loss, run.data, "valid")
+        stats.unit = "bits/char" if run.data.characters else "bits/token"
         if valid_loss < run.best_loss or run.best_state is None:
             run.best_loss, run.best_epoch, stats.best = valid_loss, epoch, True
             run.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
