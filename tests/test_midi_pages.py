@@ -67,11 +67,12 @@ def test_compose_with_a_note_model_gives_audio_piano_roll_tokens_and_midi(midi_m
     assert not at.exception and not at.error, at.error[0].value if at.error else ""
     audio = at.get("audio")
     assert len(audio) == 1 and audio[0].proto.url.endswith(".wav")
-    assert len(at.get("image")) == 1  # the piano roll
+    piece = at.session_state["history"][0]
+    assert piece["svgs"] and piece["svgs"][0].lstrip().startswith("<svg")  # engraved on a grand staff
+    assert len(at.get("image")) == len(piece["svgs"]) + 1  # the score's pages, then the piano roll
     assert _downloads(at) == ["Download MIDI", "Download WAV"]
     assert at.code[0].value.strip()  # the sampled tokens
     assert any("Novelty is checked for ABC models only." in c.value for c in at.caption)
-    piece = at.session_state["history"][0]
     assert piece["abc"] is None and piece["midi"][:4] == b"MThd" and piece["meta"]["primer"] == primers[1]
 
     # an ABC tune joins the same history; both still show
@@ -165,7 +166,7 @@ def test_train_page_trains_a_tiny_midi_model_that_then_appears_on_compose(small_
     ready = next(s.value for s in at.success if "page-note-gru" in s.value)
     assert ready.startswith("Model page-note-gru is ready: test loss ") and "nats per token" in ready
     assert "bits per character" not in ready
-    at.switchopen_page("pages/views/compose.py")
+    at.switch_page("pages/views/compose.py")
     at.run()
     assert any(label.startswith(f"page-note-gru · note_rnn · {small_midi_corpus} · test loss")
                for label in at.selectbox(key="model").options)

@@ -113,11 +113,16 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, mon
     assert at.success[0].value == "Training page-tiny started."
     job = next(j for j in jobs.list_jobs() if j.name == "page-tiny")
     assert any("page-tiny" in m.value and "running" in m.value for m in at.markdown)  # the run is listed
+    bar = at.get("progress")
+    assert len(bar) == 1 and bar[0].proto.text.startswith("epoch 1 of 1, batch ")  # progress while it runs
+    assert [b.label for b in at.button if b.key == f"cancel-{job.id}"] == ["Cancel"]
     deadline = time.time() + 180
     while jobs.read(job.id).state == jobs.RUNNING and time.time() < deadline:
         time.sleep(0.5)
     at.run()
     assert "Model page-tiny is ready" in at.success[0].value
+    assert not at.get("progress")
+    assert len(at.get("vega_lite_chart")) == 1  # the training and validation loss curves
     at.switch_page("pages/views/compose.py")
     at.run()
     assert any(label.startswith("page-tiny · char_rnn") for label in at.selectbox(key="model").options)

@@ -8,7 +8,7 @@ from core.abc import default_unit
 from core.compose import ComposeSettings, compose, training_index
 from core.errors import UserError
 from core.midi_compose import MidiComposeSettings, compose_midi, primer_titles
-from core.notation import abc_to_svg, piano_roll_png
+from core.notation import abc_to_svg, midi_to_svg, piano_roll_png
 from core.novelty import NoveltyResult, check_novelty
 from core.render import GM_INSTRUMENTS, render, wav_bytes
 from core.report import describe
@@ -171,7 +171,7 @@ def generate(settings) -> None:
     if isinstance(settings, MidiComposeSettings):
         piece = compose_midi(settings, loaded)
         wav, audio_error = _audio(piece)
-        svgs, roll = [], piano_roll_png(piece.midi, title=piece.title)
+        svgs, roll = midi_to_svg(piece.midi), piano_roll_png(piece.midi, title=piece.title)
         novelty = ("unchecked", ABC_ONLY_NOVELTY)
         knob = (f"threshold {settings.threshold:g}" if card.family == "autoencoder"
                 else f"T={settings.temperature:g}")
