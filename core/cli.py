@@ -309,11 +309,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     if not args.all and not args.model:
         raise UserError("Say which models: --all, or --model NAME (repeatable).")
-    rows = compare(None if args.all else args.model, sample_tokens=args.sample_tokens, abc_corpus=args.corpus)
+    result = compare(None if args.all else args.model, sample_tokens=args.sample_tokens, abc_corpus=args.corpus)
+    for name, why in result.skipped.items():
+        print(f"{name} was not scored: {why}", file=sys.stderr)
+    if not result.rows:
+        raise UserError("No model could be scored.")
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        print(json.dumps([r.to_dict() for r in result.rows], indent=2, ensure_ascii=False))
     else:
-        print(markdown(rows))
+        print(markdown(result.rows))
     return 0
 
 

@@ -8,17 +8,15 @@ supplies only what cannot be re-measured: parameters, training time and hardware
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 
 import torch
 
 from core.checkpoint import LoadedModel, find_model, list_models, load_checkpoint
+from core.errors import UserError
 from core.train_data import build_data
-from core.training import EVAL_BATCH, EVAL_SEQ, evaluate_split
-
-LN2 = math.log(2)
+from core.training import EVAL_BATCH, EVAL_SEQ, LN2, bits_per_char, evaluate_split
 
 
 @dataclass
@@ -42,12 +40,26 @@ class ComparisonRow:
         return asdict(self)
 
 
+@dataclass
+class Comparison:
+    rows: list[ComparisonRow]
+    skipped: dict[str, str]  # model name -> the one sentence that says why it could not be scored
+
+
 def compare(names: list[str] | None = None, sample_tokens: int = 256, abc_corpus: str | None = None,
-            ) -> list[ComparisonRow]:
+            ) -> Comparison:
     """Rows for the named models (every model the app offers when None). ``abc_corpus`` scores every
-    ABC model on that corpus's test split instead of its own (e.g. O'Neill's, for models trained on more)."""
-    names = names or [card.name for card in list_models()]
-    return [score(load_checkpoint(find_model(n)), sample_tokens, abc_corpus) for n in names]
+    ABC model on that corpus's test split instead of its own (e.g. O'Neill's, for models trained on more);
+    a model that cannot be scored (its corpus is gone, or holds characters it never saw) is skipped, with why."""
+    if names is None:
+        names = [card.name for card in list_models()]
+    rows, skipped = [], {}
+    for name in names:
+        try:
+            rows.append(score(load_checkpoint(find_model(name)), sample_tokens, abc_corpus))  # fresh: a retrained model
+        except UserError as exc:
+            skipped[name] = str(exc)
+    return Comparison(rows, skipped)
 
 
 def score(loaded: LoadedModel, sample_tokens: int = 256, abc_corpus: str | None = None) -> ComparisonRow:
@@ -57,7 +69,7 @@ def score(loaded: LoadedModel, sample_tokens: int = 256, abc_corpus: str | None 
     if abc_corpus and card.tokenizer.get("kind") == "abc_chars":
         corpus = abc_corpus
     data = build_data(card.family, card.tokenizer, corpus, window=card.model.get("window", 50),
-                      tokenizer=loaded.tokenizer)
+                      tokenizer=loaded.tokenizer, parts=("test",))
     if data.stateful:
         batch, seq = EVAL_BATCH, EVAL_SEQ
     else:
@@ -65,7 +77,7 @@ def score(loaded: LoadedModel, sample_tokens: int = 256, abc_corpus: str | None 
     with torch.inference_mode():
         loss, accuracy = evaluate_split(model, data, "test", batch, seq)
     tokens = data.tokens["test"]
-    bpc = loss / LN2 * tokens / data.characters["test"] if data.characters else None
+    bpc = bits_per_char(loss, data, "test") if data.characters else None
     per_token, per_sample = _sampling_speed(loaded, sample_tokens)
     return ComparisonRow(
         name=card.name,
@@ -89,7 +101,7 @@ def _sampling_speed(loaded: LoadedModel, n: int) -> tuple[float | None, float]:
     """(tokens per second when sampling one at a time, 30-second pieces per second made end to end)."""
     model = loaded.model
     per_token = None
-    if hasattr(model, "step"):
+    if hasattr(model, "step") and n > 0:
         from core.sampling import Sampler
 
         sampler = Sampler(model, loaded.tokenizer, torch.Generator().manual_seed(0))

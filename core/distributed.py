@@ -66,7 +66,9 @@ def all_sum(values: list[float], d: Dist) -> list[float]:
     """Sum each value over the processes (float64, so token counts stay exact)."""
     if not d.active:
         return values
-    t = torch.tensor(values, dtype=torch.float64)
+    # NCCL reduces only GPU tensors; gloo only CPU ones
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return t.tolist()
 

@@ -126,6 +126,7 @@ def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tupl
 
 def _primer(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[list[int], float]:
     tokenizer = loaded.tokenizer
+    special = getattr(tokenizer, "special_ids", None) or {}
     if s.primer:
         piece = next((p for p in _test_pieces(loaded.card.corpus["source"]) if p.title == s.primer), None)
         if piece is None:
@@ -133,8 +134,8 @@ def _primer(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[lis
         ids = tokenizer.encode_piece(piece)[: s.primer_tokens]
         if not ids:
             raise UserError(f"The piece {s.primer!r} gives no tokens this model knows.")
-        return ids, float(s.tempo or piece.tempo)
-    special = getattr(tokenizer, "special_ids", None) or {}
+        bos = [special["BOS"]] if "BOS" in special else []  # pieces were learnt from their start token on
+        return bos + ids, float(s.tempo or piece.tempo)
     if "BOS" in special:
         return [special["BOS"]], float(s.tempo or 100.0)
     # No start token (the reports' note/chord tokens): one token of the vocabulary, drawn by the seed.
@@ -146,7 +147,7 @@ def _seconds(tokenizer, ids: list[int], qpm: float) -> float:
 
 
 def _trim(midi: pretty_midi.PrettyMIDI, seconds: float) -> None:
-    """Cut notes that start after ``seconds`` and end held notes there."""
+    """Cut notes that start after ``seconds``; a note held there rings on for at most 2 s."""
     for inst in midi.instruments:
         inst.notes = [n for n in inst.notes if n.start < seconds]
         for n in inst.notes:

@@ -208,18 +208,21 @@ def check_pairing(family: str, tokenizer_kind: str, corpus: str) -> None:
 
 
 def build_data(family: str, tokenizer_spec: dict, corpus: str, *, seed: int = 0, window: int = 50,
-               max_train_chars: int | None = None, tokenizer=None) -> TrainData:
+               max_train_chars: int | None = None, tokenizer=None, parts: tuple[str, ...] = SPLITS) -> TrainData:
     """Load ``corpus`` (an ABC or MIDI corpus name or path), fit the tokenizer on it (or use the
-    given one: a checkpoint's) and batch it the way ``family`` learns."""
+    given one: a checkpoint's) and batch it the way ``family`` learns. Splits not in ``parts`` are
+    left empty (scoring a checkpoint needs only its test split)."""
     from core.midi_corpus import is_midi_corpus
 
+    if tokenizer is None and "train" not in parts:
+        raise ValueError("Fitting a tokenizer needs the training split.")
     if is_midi_corpus(corpus):
-        return _midi_data(family, tokenizer_spec, corpus, seed=seed, window=window, tokenizer=tokenizer)
+        return _midi_data(family, tokenizer_spec, corpus, seed=seed, window=window, tokenizer=tokenizer, parts=parts)
     return _abc_data(family, tokenizer_spec, corpus, seed=seed, window=window, max_train_chars=max_train_chars,
-                     tokenizer=tokenizer)
+                     tokenizer=tokenizer, parts=parts)
 
 
-def _abc_data(family, tokenizer_spec, corpus_name, *, seed, window, max_train_chars, tokenizer) -> TrainData:
+def _abc_data(family, tokenizer_spec, corpus_name, *, seed, window, max_train_chars, tokenizer, parts) -> TrainData:
     from core.corpus import load_corpus
     from core.tokenizers import CharTokenizer
 
@@ -228,9 +231,13 @@ def _abc_data(family, tokenizer_spec, corpus_name, *, seed, window, max_train_ch
     if family == "autoencoder":
         raise UserError("The piano-roll autoencoder learns from MIDI corpora: pick bach or an imported MIDI corpus.")
     corpus = load_corpus(corpus_name)
-    tunes = {part: [t.to_abc() + "\n" for t in corpus.split(part)] for part in SPLITS}
-    texts = {part: corpus.text(part) for part in SPLITS}  # tunes joined by a blank line
+    tunes = {part: [t.to_abc() + "\n" for t in corpus.split(part)] if part in parts else [] for part in SPLITS}
+    texts = {part: corpus.text(part) if part in parts else "" for part in SPLITS}  # tunes joined by a blank line
     tokenizer = tokenizer or CharTokenizer.from_text("".join(texts.values()))
+    unseen = tokenizer.unknown("".join(texts.values()))
+    if unseen:
+        shown = ", ".join(repr(c) for c in sorted(unseen)[:5])
+        raise UserError(f"{corpus.name} holds characters this model never saw ({shown}), so it cannot be scored there.")
     if max_train_chars:
         texts["train"] = texts["train"][:max_train_chars]
         tunes["train"] = _first_chars(tunes["train"], max_train_chars)
@@ -263,7 +270,7 @@ def _first_chars(items: list[str], limit: int) -> list[str]:
     return out
 
 
-def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window, tokenizer) -> TrainData:
+def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window, tokenizer, parts) -> TrainData:
     from core.midi_corpus import load_midi_corpus
     from core.tokenizers import TOKENIZERS
 
@@ -277,8 +284,8 @@ def _midi_data(family, tokenizer_spec, corpus_name, *, seed, window, tokenizer) 
     if (family == "autoencoder") != (kind == "pianoroll"):
         raise UserError("The autoencoder and only it learns from piano rolls.")
     corpus = load_midi_corpus(corpus_name)
-    pieces = {part: corpus.split(part) for part in SPLITS}
-    if not pieces["train"]:
+    pieces = {part: corpus.split(part) if part in parts else [] for part in SPLITS}
+    if "train" in parts and not pieces["train"]:
         raise UserError(f"Corpus {corpus_name} has no training pieces.")
     tokenizer = tokenizer or TOKENIZERS[kind].fit(pieces["train"], **spec)
     card = {

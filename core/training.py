@@ -210,6 +210,10 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
                       window=preset.model.get("window", 50), max_train_chars=cfg.max_train_chars)
     if data.n_batches("train", cfg.batch_size, cfg.seq_len) < 1 or data.tokens["train"] < 2 * cfg.seq_len:
         raise UserError(f"Corpus {cfg.corpus} is too small to train on ({data.tokens['train']} training tokens).")
+    for part, role in (("valid", "pick the best epoch"), ("test", "give its held-out figures")):
+        if data.n_batches(part, 1, cfg.seq_len) < 1:  # nothing to score: the run would pick or report NaN
+            raise UserError(f"Corpus {cfg.corpus} has no {part} split long enough to {role} (about one piece in "
+                            "ten goes there); add more pieces.")
     return data
 
 
@@ -334,6 +338,10 @@ def _make_run(cfg, model, data, device, d, callbacks) -> _Run:
     optimizer = OPTIMIZERS[cfg.optimizer](groups, lr=cfg.lr)
     steps = cfg.epochs * max(1, data.n_batches("train", cfg.batch_size, cfg.seq_len))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, cfg.warmup, steps))
+    if d.active and device.type == "cuda":
+        # batch norm over the global batch, as one process would see it (SyncBatchNorm runs on GPUs only);
+        # in place, so the model that is saved keeps its parameters and buffers
+        torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     wrapped = model
     if cfg.compile:
         wrapped = torch.compile(wrapped)
@@ -419,7 +427,7 @@ def _run_epochs(run: _Run, log_dir: Path) -> None:
         train_loss, train_acc, stopped = _train_epoch(run, epoch)
         valid_loss, valid_acc = evaluate_split(run.model, run.data, "valid", *_eval_shape(run))
         stats = EpochStats(epoch, cfg.epochs, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - t0)
-        stats.valid_bpc = _bits_per_char(valid_loss, run.data, "valid")
+        stats.valid_bpc = bits_per_char(valid_loss, run.data, "valid")
         stats.unit = "bits/char" if run.data.characters else "bits/token"
         if valid_loss < run.best_loss or run.best_state is None:
             run.best_loss, run.best_epoch, stats.best = valid_loss, epoch, True
@@ -445,7 +453,7 @@ def _run_epochs(run: _Run, log_dir: Path) -> None:
     run.model.load_state_dict(run.best_state)
 
 
-def _bits_per_char(loss: float, data: TrainData, part: str) -> float:
+def bits_per_char(loss: float, data: TrainData, part: str) -> float:
     """Bits per character of ABC text (tokens may span several characters); per token for MIDI."""
     if data.characters and data.tokens.get(part):
         return loss / LN2 * data.tokens[part] / data.characters[part]
@@ -492,6 +500,7 @@ def _resume(run: _Run, source: str, family: str) -> None:
 
             run.model.load_state_dict(load_file(str(folder / "model.safetensors")))
             run.start_epoch = int(card.training.get("epochs_run", 0)) + 1
+            _check_epochs_left(run, folder.name)
             return
         path = snap_path
     try:
@@ -511,6 +520,13 @@ def _resume(run: _Run, source: str, family: str) -> None:
     run.history = [EpochStats(**h) for h in json.loads(snap["history"])]
     run.start_epoch = snap["epoch"] + 1
     torch.set_rng_state(snap["torch_rng"])
+    _check_epochs_left(run, str(path))
+
+
+def _check_epochs_left(run: _Run, what: str) -> None:
+    done = run.start_epoch - 1
+    if run.cfg.epochs <= done:
+        raise UserError(f"{what} has already run {done} epochs; to go on, ask for more (--epochs {done + 5}).")
 
 
 def _check_same(run: _Run, family: str, their_family: str, their_model: dict, their_tokenizer: dict, what: str):
@@ -562,8 +578,8 @@ def _metrics(best: EpochStats, test_loss: float, test_acc: float, data: TrainDat
         "test_accuracy": r(test_acc),
     }
     if data.characters:
-        out["valid_bpc"] = r(_bits_per_char(best.valid_loss, data, "valid"))
-        out["test_bpc"] = r(_bits_per_char(test_loss, data, "test"))
+        out["valid_bpc"] = r(bits_per_char(best.valid_loss, data, "valid"))
+        out["test_bpc"] = r(bits_per_char(test_loss, data, "test"))
     else:
         out["test_bits_per_token"] = r(test_loss / LN2)
     return out

@@ -69,3 +69,17 @@ def test_user_mistakes_exit_2_with_one_sentence(tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert "Traceback" not in proc.stderr
     assert not out.exists() or not any(out.iterdir())  # nothing half-written
+
+
+def test_evaluate_scores_on_another_corpus_and_skips_with_why_what_it_cannot(capsys):
+    from core.cli import main
+
+    # R1's GRU learnt O'Neill's characters; Ryan's book also writes '0' (e.g. in fingerings and titles)
+    assert main(["evaluate", "--model", SHIPPED[1], "--corpus", "ryans", "--sample-tokens", "0", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert f"{SHIPPED[1]} was not scored: " in err and "never saw ('0'" in err and "No model could be scored." in err
+    assert main(["evaluate", "--model", SHIPPED[1], "--corpus", "oneills1850", "--sample-tokens", "0", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["corpus"] == "oneills1850" and row["sample_tokens_per_s"] is None and row["samples_per_s"] == 0.0
+    card = json.loads((ROOT / "assets/models" / SHIPPED[1] / "card.json").read_text())
+    assert row["bits_per_char"] == pytest.approx(card["metrics"]["test_bpc"], rel=0.01)

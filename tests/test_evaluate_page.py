@@ -72,3 +72,12 @@ def test_evaluate_scores_models_on_their_test_split_from_the_weights():
     assert row["name"] == SHIPPED[1] and row["family"] == "char_rnn"
     assert abs(row["bits_per_char"] - card["metrics"]["test_bpc"]) < 0.01 * card["metrics"]["test_bpc"]
     assert row["sample_tokens_per_s"] > 100 and row["samples_per_s"] > 0
+
+
+def test_scoring_no_models_says_so_and_scores_nothing():
+    at = open_page("pages/views/evaluate.py")
+    at.multiselect(key="compare_models").set_value([])
+    at.button[0].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Pick at least one model to score."]
+    assert "comparison" not in at.session_state

@@ -40,6 +40,7 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     at.selectbox(key="model").set_value(SHIPPED[1]).run()  # the picker sits above the form: its kind picks the form
     at.selectbox(key="tune_type").set_value("jig")
     at.slider(key="top_p").set_value(0.95)
+    at.number_input(key="top_k").set_value(20)
     at.slider(key="seconds").set_value(20)
     at.number_input(key="seed").set_value(11)
     at.button[0].click().run()
@@ -51,7 +52,8 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download ABC", "Download MIDI", "Download WAV"]
     assert len(at.get("image")) >= 1  # the engraved sheet music
-    assert at.session_state["history"][0]["meta"]["settings"]["top_p"] == 0.95
+    settings = at.session_state["history"][0]["meta"]["settings"]
+    assert settings["top_p"] == 0.95 and settings["top_k"] == 20
 
     # a second tune joins the visit's history, the first stays listed below it
     at.number_input(key="seed").set_value(12)

@@ -169,3 +169,28 @@ def test_a_tiny_transformer_trains_on_whole_abc_tunes(tmp_path):
     assert card.family == "transformer" and card.model["block_size"] == 128
     assert result.history[1].valid_loss < result.history[0].valid_loss
     assert 0 < card.metrics["test_bpc"] < 6.6 and card.training["schedule"] == "cosine"
+
+
+def test_resume_with_no_epochs_left_is_refused_in_one_sentence(tmp_path):
+    train(TrainConfig(**TINY, epochs=2, out_dir=str(tmp_path / "a")))
+    snapshot = tmp_path / ".a-log" / "last.pt"
+    with pytest.raises(UserError, match=r"has already run 2 epochs; to go on, ask for more \(--epochs 7\)"):
+        train(TrainConfig(**TINY, epochs=2, out_dir=str(tmp_path / "b"), resume=str(snapshot)))
+    shutil.rmtree(tmp_path / ".a-log")  # from the finished checkpoint's weights: the same refusal
+    with pytest.raises(UserError, match="has already run 2 epochs"):
+        train(TrainConfig(**TINY, epochs=1, out_dir=str(tmp_path / "c"), resume=str(tmp_path / "a")))
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_a_corpus_without_validation_tunes_is_refused_before_training(tmp_path):
+    from core.corpus import load_corpus
+
+    # every tune of a split lands there by a hash of its title: keep only O'Neill's training tunes
+    tunes = load_corpus("oneills1850").split("train")[:40]
+    book = tmp_path / "train-only.abc"
+    book.write_text("\n\n".join(t.to_abc() for t in tunes) + "\n")
+    assert not load_corpus(str(book)).split("valid")
+    with pytest.raises(UserError, match="has no valid split long enough to pick the best epoch"):
+        train(TrainConfig(preset="tiny-lstm", corpus=str(book), epochs=1, checkpoint_every=0,
+                          out_dir=str(tmp_path / "x")))
+    assert not (tmp_path / "x").exists()

@@ -61,3 +61,10 @@ def test_new_family_cards_recompute_within_one_percent(name):
 def test_models_listing_offers_the_shipped_models():
     names = [card.name for card in list_models()]
     assert set(ALL_SHIPPED) <= set(names)
+
+
+def test_the_shipped_transformer_composes_a_playable_tune_with_top_p():
+    from core.compose import ComposeSettings, compose, load_model
+
+    piece = compose(ComposeSettings(model="gpt-folk", seed=2, seconds=20, top_p=0.95), load_model("gpt-folk"))
+    assert piece.abc.startswith("X:") and piece.duration > 8 and piece.meta["family"] == "transformer"

@@ -60,14 +60,17 @@ def abc_form() -> ComposeSettings | None:
         title = st.text_input("Title (optional: the model names the tune)", key="title", max_chars=80)
         opening = st.text_area("Opening bars (optional, ABC body)", key="opening", height=70, max_chars=400,
                                placeholder="e.g. A2B c2d | e2f g2e |")
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2, c3 = st.columns(3)
         temperature = c1.slider("Temperature", 0.1, 2.0, 0.8, 0.05, key="temperature",
                                 help="Lower: safer, more repetitive tunes. Higher: bolder, more mistakes.")
-        top_p = c2.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p",
+        top_k = c2.number_input("Top-k (0: off)", 0, 200, 0, key="top_k",
+                                help="Sample only from the k likeliest characters.")
+        top_p = c3.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p",
                           help="Sample only from the likeliest characters that together have this probability "
                                "(1: off).")
-        seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed")
-        seconds = c4.slider("Length (seconds, repeats included)", 10, 180, 40, 5, key="seconds")
+        c1, c2 = st.columns(2)
+        seed = c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed")
+        seconds = c2.slider("Length (seconds, repeats included)", 10, 180, 40, 5, key="seconds")
         c1, c2 = st.columns(2)
         instrument = c1.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
         tempo = c2.number_input("Tempo in quarter notes a minute (0: usual for the meter)", 0, 400, 0, key="tempo")
@@ -82,7 +85,7 @@ def abc_form() -> ComposeSettings | None:
             return None
     chosen_meter = _choice(meter)
     return ComposeSettings(
-        model=model, seed=int(seed), temperature=float(temperature), top_p=float(top_p),
+        model=model, seed=int(seed), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
         title=title.strip() or None, meter=chosen_meter, key=_choice(key), rhythm=_choice(tune_type),
         opening=opening.strip(), unit=_choice(unit) or (default_unit(chosen_meter) if chosen_meter else None),
         seconds=float(seconds), tempo=float(tempo) or None, program=GM_INSTRUMENTS[instrument],

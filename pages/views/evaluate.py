@@ -33,16 +33,21 @@ with st.form("compare"):
                             key="compare_models")
     abc_corpus = st.selectbox("Score ABC models on", ["(each its own corpus)", *list_corpora()], key="compare_corpus")
     compare_now = st.form_submit_button("Score")
-if compare_now:
+if compare_now and not picked:
+    st.error("Pick at least one model to score.")
+elif compare_now:
     try:
         with st.spinner("Scoring each model on its test split…"):
             corpus = None if abc_corpus.startswith("(") else abc_corpus
-            st.session_state["comparison"] = [r.to_dict() for r in compare(picked, sample_tokens=128,
-                                                                           abc_corpus=corpus)]
+            result = compare(picked, sample_tokens=128, abc_corpus=corpus)
+            st.session_state["comparison"] = [r.to_dict() for r in result.rows]
+            st.session_state["comparison_skipped"] = result.skipped
     except UserError as exc:
         st.error(str(exc))
 if st.session_state.get("comparison"):
     st.dataframe(pd.DataFrame(st.session_state["comparison"]), hide_index=True, width="stretch")
+for name, why in st.session_state.get("comparison_skipped", {}).items():
+    st.warning(f"{name} was not scored: {why}")
 
 st.subheader("Samples: validity, novelty, metrics (ABC models)")
 abc_cards = {name: card for name, card in cards.items() if not card.is_midi}
