@@ -204,9 +204,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from core.compose import ComposeSettings, compose_to_files, load_model, split_primer
     from core.midi_compose import MidiComposeSettings, is_midi_model
 
+    temperature = {} if args.temperature is None else {"temperature": args.temperature}  # else the kind's default
     if is_midi_model(load_model(args.model)):
         settings = MidiComposeSettings(
-            model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+            model=args.model, seed=args.seed, **temperature, top_k=args.top_k, top_p=args.top_p,
             seconds=args.seconds, primer=args.primer_piece, primer_tokens=args.primer_tokens, tempo=args.tempo,
             program=args.program, threshold=args.threshold, spread=args.spread,
         )
@@ -215,7 +216,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     fields, opening = split_primer(args.primer or "")
     given = {"title": args.title, "meter": args.meter, "unit": args.unit, "key": args.key, "rhythm": args.rhythm}
     settings = ComposeSettings(
-        model=args.model, seed=args.seed, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        model=args.model, seed=args.seed, **temperature, top_k=args.top_k, top_p=args.top_p,
         opening=opening, seconds=args.seconds, tempo=args.tempo, program=args.program,
         max_copy_bars=None if args.allow_copies else args.max_copy_bars,
         **{name: value if value is not None else fields.get(name) for name, value in given.items()},
@@ -382,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="compose a piece and write ABC (ABC models), MIDI, WAV (and a piano roll)")
     p.add_argument("--model", required=True, help="model name (see `python -m core models`)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same tune")
-    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature, in (0, 3]")
+    p.add_argument("--temperature", type=float,
+                   help="sampling temperature, in (0, 3] (default: 0.8 for ABC models, 1.0 for MIDI ones)")
     p.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest characters (0: all)")
     p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling share, in (0, 1] (1: off)")
     p.add_argument("--primer", help="ABC primer: header fields (T, M, L, R, K lines) and/or opening bars")

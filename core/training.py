@@ -402,11 +402,12 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float, bool]:
         run.optimizer.step()
         run.scheduler.step()
         c, n = _counts(run.model, logits.detach().float(), yb)
-        total += loss.item() * n
+        value = loss.item()  # one device sync per step
+        total += value * n
         correct += c
         count += n
         if run.callbacks.on_batch:
-            run.callbacks.on_batch(b + 1, batches, loss.item())
+            run.callbacks.on_batch(b + 1, batches, value)
         if run.callbacks.should_stop and any_flag(run.callbacks.should_stop(), run.dist):
             stopped = True
             break

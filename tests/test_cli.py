@@ -27,7 +27,7 @@ def test_generate_writes_abc_midi_and_wav_and_prints_json(tmp_path):
     with wave.open(str(tmp_path / "tune.wav")) as w:
         seconds = w.getnframes() / w.getframerate()
     assert seconds == pytest.approx(summary["duration_s"] + 1.0, abs=0.05)  # + 1 s release tail
-    assert summary["timings"]["compose_s"] > 0 and summary["seed"] == 3
+    assert summary["timings"]["compose_s"] > 0 and summary["seed"] == 3 and summary["temperature"] == 0.8
     assert (tmp_path / "tune.abc").read_text().startswith("X:1\nT:")
 
 

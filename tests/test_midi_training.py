@@ -88,6 +88,7 @@ def test_generate_writes_midi_wav_and_a_piano_roll_for_a_midi_model(tiny_models,
     assert main(["generate", "--model", str(folder), "--seconds", "6", "--out", str(tmp_path), "--seed", "5"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert set(summary["files"]) == {"midi", "wav", "png"}
+    assert summary["temperature"] == 1.0  # a MIDI model's default, as on the Compose page
     assert (tmp_path / "tune.wav").stat().st_size > 44_100 and (tmp_path / "tune.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["generate", "--model", str(folder), "--top-p", "0", "--out", str(tmp_path / "x")]) == 2
     assert "top-p" in capsys.readouterr().err.lower()
