@@ -90,7 +90,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed, checkpoint_every=args.checkpoint_every, out_dir=args.out,
         max_train_chars=args.max_train_chars, patience=args.patience, schedule=args.schedule, warmup=args.warmup,
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, precision=args.precision, compile=args.compile,
-        resume=args.resume, command=_command_line(),
+        resume=args.resume, min_count=args.min_count, command=_command_line(),
     )
     bar = None  # made at the first batch, so that a refused setting prints only its error
 
@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=10, help="snapshot every N epochs (0: never)")
     p.add_argument("--out", help="checkpoint folder (default: data/models/NAME)")
     p.add_argument("--max-train-chars", type=int, help="use only the first N training characters")
+    p.add_argument("--min-count", type=int,
+                   help="note/chord presets: drop tokens seen fewer than N times in the training split, as R2's "
+                        "frequency threshold (default: the preset's, 3)")
     p.add_argument("--patience", type=int, default=0,
                    help="stop after N epochs without a better validation loss (default 0: never)")
     p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (default: the preset's)")

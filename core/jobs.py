@@ -78,7 +78,7 @@ def train_argv(cfg: TrainConfig) -> list[str]:
              "seed": cfg.seed, "checkpoint-every": cfg.checkpoint_every, "out": cfg.out_dir,
              "max-train-chars": cfg.max_train_chars, "patience": cfg.patience, "schedule": cfg.schedule,
              "warmup": cfg.warmup, "weight-decay": cfg.weight_decay, "grad-clip": cfg.grad_clip,
-             "precision": cfg.precision, "resume": cfg.resume}
+             "precision": cfg.precision, "resume": cfg.resume, "min-count": cfg.min_count}
     argv = ["train"]
     for flag, value in flags.items():
         if value is not None:

@@ -72,6 +72,7 @@ class TrainConfig:
     precision: str = "auto"  # "auto" (bf16 on a GPU that has it), "fp32" or "bf16"
     compile: bool = False  # torch.compile the model
     resume: str | None = None  # a snapshot (.pt) or a checkpoint (name or folder) to go on from
+    min_count: int | None = None  # note/chord tokens: drop those seen fewer times in training (R2's threshold)
     command: str = ""
 
     def resolved(self) -> TrainConfig:
@@ -98,7 +99,20 @@ class TrainConfig:
             raise UserError(f"Unknown precision {out.precision!r}; choose auto, fp32 or bf16.")
         preset = PRESETS[out.preset]
         check_pairing(preset.family, preset.tokenizer.get("kind", "abc_chars"), out.corpus)
+        if out.min_count is not None:
+            if preset.tokenizer.get("kind") != "note_chord":
+                raise UserError(f"A rare-token threshold applies to note/chord tokens; preset {out.preset} "
+                                f"reads {preset.tokenizer.get('kind', 'abc_chars')} tokens.")
+            if out.min_count < 1:
+                raise UserError("The rare-token threshold must be at least 1 (1 keeps every token).")
         return out
+
+    def tokenizer_spec(self) -> dict:
+        """The preset's tokenizer settings with this run's overrides."""
+        spec = dict(PRESETS[self.preset].tokenizer)
+        if self.min_count is not None:
+            spec["min_count"] = self.min_count
+        return spec
 
 
 TRAIN_DEFAULTS = {"lr": 1e-3, "batch_size": 16, "seq_len": 64, "optimizer": "adam", "schedule": "constant",
@@ -206,7 +220,7 @@ def check_name_free(cfg: TrainConfig) -> None:
 def prepare_data(cfg: TrainConfig) -> TrainData:
     """The run's corpus, tokenized and batched the way its preset's family learns."""
     preset = PRESETS[cfg.preset]
-    data = build_data(preset.family, preset.tokenizer, cfg.corpus, seed=cfg.seed,
+    data = build_data(preset.family, cfg.tokenizer_spec(), cfg.corpus, seed=cfg.seed,
                       window=preset.model.get("window", 50), max_train_chars=cfg.max_train_chars)
     if data.n_batches("train", cfg.batch_size, cfg.seq_len) < 1 or data.tokens["train"] < 2 * cfg.seq_len:
         raise UserError(f"Corpus {cfg.corpus} is too small to train on ({data.tokens['train']} training tokens).")

@@ -148,15 +148,17 @@ def test_train_page_trains_a_tiny_midi_model_that_then_appears_on_compose(small_
     at.number_input(key="epochs").set_value(1)
     at.selectbox(key="optimizer").set_value("adamw")
     at.number_input(key="patience").set_value(2)
+    assert at.number_input(key="min_count").value == 1  # the preset's rare-token threshold
+    at.number_input(key="min_count").set_value(2)
     at.button[0].click().run()
     assert not at.exception
     assert not at.error, at.error[0].value
     assert at.success[0].value == "Training page-note-gru started."
     job = next(j for j in jobs.list_jobs() if j.name == "page-note-gru")
     assert job.config["corpus"] == small_midi_corpus and job.config["optimizer"] == "adamw"
-    assert job.config["patience"] == 2
+    assert job.config["patience"] == 2 and job.config["min_count"] == 2
     argv = " ".join(jobs.train_argv(TrainConfig(**job.config)))  # what the background process was started with
-    assert "--patience 2" in argv and "--optimizer adamw" in argv
+    assert "--patience 2" in argv and "--optimizer adamw" in argv and "--min-count 2" in argv
     deadline = time.time() + 300
     while jobs.read(job.id).state == jobs.RUNNING and time.time() < deadline:
         time.sleep(0.5)

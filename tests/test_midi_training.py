@@ -154,3 +154,21 @@ def test_a_survey_takes_clips_from_midi_models_and_midi_compose_pieces(tiny_mode
     clips, _notes = build_clips(request, ClipPolicy(excerpt_seconds=8, fade_seconds=0.5, tempo_qpm=120))
     assert sorted(c.truth for c in clips) == ["human", "machine", "machine"]
     assert all(7.5 <= c.duration_s <= 8.5 for c in clips)
+
+
+def test_the_rare_token_threshold_shrinks_the_vocabulary_and_reaches_the_card(tiny_models, small_midi_corpus,
+                                                                               tmp_path):
+    from core.jobs import train_argv
+
+    every = tiny_models["tiny-note-gru"].card  # min_count 1: every token of the training pieces
+    cfg = TrainConfig(preset="tiny-note-gru", corpus=small_midi_corpus, epochs=1, checkpoint_every=0,
+                      min_count=5, out_dir=str(tmp_path / "common"))
+    assert "--min-count 5" in " ".join(train_argv(cfg))  # the Train page's background run gets it too
+    common = train(cfg).card
+    kept, all_tokens = common.tokenizer["vocab"], every.tokenizer["vocab"]
+    assert 1 < len(kept) < len(all_tokens) and set(kept) <= set(all_tokens)
+    assert common.model["vocab_size"] == len(kept) and common.training["min_count"] == 5
+    with pytest.raises(UserError, match="applies to note/chord tokens"):
+        TrainConfig(preset="tiny-ae", corpus=small_midi_corpus, min_count=5).resolved()
+    with pytest.raises(UserError, match="at least 1"):
+        TrainConfig(preset="tiny-note-gru", corpus=small_midi_corpus, min_count=0).resolved()

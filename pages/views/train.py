@@ -115,7 +115,8 @@ defaults = {**TRAIN_DEFAULTS, **chosen.train}
 if st.session_state.get("_defaults_of") != preset:  # a new preset: its hyper-parameters become the form's
     st.session_state["_defaults_of"] = preset
     st.session_state.update(lr=float(defaults["lr"]), batch_size=int(defaults["batch_size"]),
-                            seq_len=int(defaults["seq_len"]), optimizer=defaults["optimizer"])
+                            seq_len=int(defaults["seq_len"]), optimizer=defaults["optimizer"],
+                            min_count=int(chosen.tokenizer.get("min_count", 1)))
 abc_source = source not in midi_corpora
 
 with st.form("train"):
@@ -133,6 +134,12 @@ with st.form("train"):
                                   key="seq_len")
     elif "window" in chosen.model:
         c4.caption(f"Window: {chosen.model['window']} tokens, fixed by the preset.")
+    min_count = None
+    if chosen.tokenizer.get("kind") == "note_chord":
+        min_count = st.number_input(
+            "Drop notes and chords seen fewer times than this in the training pieces", 1, 1000, key="min_count",
+            help="R2's frequency threshold (it kept 249 of 723 tokens at 30). Dropped tokens are left out of the "
+                 "sequences; 1 keeps every token.")
     c1, c2, c3 = st.columns(3)
     optimizer = c1.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer")
     patience = c2.number_input("Patience (epochs without a better validation loss; 0: never stop early)", 0, 100, 0,
@@ -144,7 +151,8 @@ if submitted:
     cfg = TrainConfig(
         preset=preset, corpus=source, name=name.strip() or None, epochs=int(epochs), lr=float(lr),
         batch_size=int(batch), seq_len=None if seq_len is None else int(seq_len), optimizer=optimizer,
-        patience=int(patience), max_train_chars=QUICK_CHARS if quick else None, command="Train page",
+        patience=int(patience), max_train_chars=QUICK_CHARS if quick else None,
+        min_count=None if min_count is None else int(min_count), command="Train page",
     )
     try:
         cfg.resolved()  # a preset that does not fit the corpus, or a bad setting: one sentence, nothing started
