@@ -55,8 +55,8 @@ def compare(names: list[str] | None = None, sample_tokens: int = 256, abc_corpus
         names = [card.name for card in list_models()]
     rows, skipped = [], {}
     for name in names:
-        try:
-            rows.append(score(load_checkpoint(find_model(name)), sample_tokens, abc_corpus))  # fresh: a retrained model
+        try:  # read afresh, not from a cache: the user may have retrained a model of this name
+            rows.append(score(load_checkpoint(find_model(name)), sample_tokens, abc_corpus))
         except UserError as exc:
             skipped[name] = str(exc)
     return Comparison(rows, skipped)
