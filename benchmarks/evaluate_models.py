@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.checkpoint import list_models  # noqa: E402
-from core.evaluation import Evaluation, evaluate_human, evaluate_model  # noqa: E402
+from core.evaluation.samples import Evaluation, evaluate_human, evaluate_model  # noqa: E402
+from core.training.checkpoint import list_models  # noqa: E402
 
 
 def pct(value: float | None) -> str:

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from core.checkpoint import cpu_name  # noqa: E402
-from core.compose import ComposeSettings, compose, load_model  # noqa: E402
-from core.render import render, wav_bytes  # noqa: E402
+from core.audio.render import render, wav_bytes  # noqa: E402
+from core.generation.compose import ComposeSettings, compose, load_model  # noqa: E402
+from core.training.checkpoint import cpu_name  # noqa: E402
 
 
 def main() -> None:

@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pretty_midi  # noqa: E402
 import symusic  # noqa: E402
 
-from core.checkpoint import cpu_name  # noqa: E402
-from core.midi_corpus import bach_files, load_midi_corpus  # noqa: E402
-from core.midi_parse import parse_midi  # noqa: E402
-from core.midi_sources import IngestLimits  # noqa: E402
+from core.data.midi_corpus import bach_files, load_midi_corpus  # noqa: E402
+from core.data.midi_parse import parse_midi  # noqa: E402
+from core.data.midi_sources import IngestLimits  # noqa: E402
+from core.data.score_import import score_to_midi  # noqa: E402
 from core.paths import data_dir  # noqa: E402
-from core.score_import import score_to_midi  # noqa: E402
+from core.training.checkpoint import cpu_name  # noqa: E402
 
 
 def bach_midi(folder: Path, n: int) -> list[Path]:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.checkpoint import find_model, load_checkpoint  # noqa: E402
-from core.train_data import build_data  # noqa: E402
+from core.training.batching import build_data  # noqa: E402
+from core.training.checkpoint import find_model, load_checkpoint  # noqa: E402
 
 
 def baselines(name: str) -> dict:

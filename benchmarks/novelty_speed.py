@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from core.checkpoint import cpu_name  # noqa: E402
-from core.compose import ComposeSettings, compose, load_model  # noqa: E402
-from core.corpus import load_corpus  # noqa: E402
-from core.novelty import build_index, check_novelty, load_index  # noqa: E402
-from core.piece import abc_to_midi  # noqa: E402
+from core.data.corpus import load_corpus  # noqa: E402
+from core.data.piece import abc_to_midi  # noqa: E402
+from core.evaluation.novelty import build_index, check_novelty, load_index  # noqa: E402
+from core.generation.compose import ComposeSettings, compose, load_model  # noqa: E402
+from core.training.checkpoint import cpu_name  # noqa: E402
 
 
 def timed(fn, repeats: int) -> list[float]:

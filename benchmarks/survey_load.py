@@ -99,10 +99,10 @@ def run_load(url: str, token: str, processes: int = 8, participants: int = 25) -
 
 def prepare_survey(url: str, clips_per_side: int = 5, excerpt_seconds: float = 4.0) -> tuple[int, str]:
     """An open survey of real clips: human tunes from O'Neill's test split, machine tunes from the first model."""
-    from core.checkpoint import list_models
-    from core.clips import ClipPolicy, human_clip, machine_clip
-    from core.compose import ComposeSettings, compose
-    from core.corpus import load_corpus
+    from core.data.corpus import load_corpus
+    from core.generation.compose import ComposeSettings, compose
+    from core.survey.clips import ClipPolicy, human_clip, machine_clip
+    from core.training.checkpoint import list_models
     from survey_db import store
 
     policy = ClipPolicy(excerpt_seconds=excerpt_seconds, fade_seconds=0.5)

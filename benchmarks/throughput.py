@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from core.checkpoint import hardware  # noqa: E402
+from core.generation.sampler import Sampler  # noqa: E402
 from core.models import build_model, count_parameters  # noqa: E402
-from core.presets import PRESETS  # noqa: E402
-from core.sampling import Sampler  # noqa: E402
-from core.training import OPTIMIZERS, TRAIN_DEFAULTS  # noqa: E402
+from core.training.checkpoint import hardware  # noqa: E402
+from core.training.config import OPTIMIZERS, TRAIN_DEFAULTS  # noqa: E402
+from core.training.presets import PRESETS  # noqa: E402
 
 DEFAULT = ["r1-lstm", "r1-gru", "gpt-folk", "r2-lstm", "r2-gru", "note-gru", "gpt-events", "ae-composer"]
 VOCAB = {"abc_chars": 96, "note_chord": 300, "midi_events": 228}

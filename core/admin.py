@@ -16,9 +16,9 @@ import time
 import tomllib
 from pathlib import Path
 
+from core.audio.render import write_atomic
 from core.errors import UserError
 from core.paths import data_dir
-from core.render import write_atomic
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MiB of memory a check, ~50 ms here
 MIN_PASSWORD_CHARS = 10

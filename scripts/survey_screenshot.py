@@ -32,8 +32,8 @@ def admin_page(page, path: str, ready: str) -> None:
 def make_survey() -> str:
     """An open survey: 3 O'Neill test tunes, 3 tunes of the best model, catch clips; returns its token."""
     from core.admin import set_password
-    from core.clips import ClipPolicy
-    from core.survey_build import BuildRequest, build_clips
+    from core.survey.build import BuildRequest, build_clips
+    from core.survey.clips import ClipPolicy
     from pages.common import models_by_name
     from survey_db import store
 

@@ -7,13 +7,16 @@ New revisions: ``alembic -c survey_db/alembic.ini revision --autogenerate -m "..
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from survey_db.engine import PACKAGE_DIR
+PACKAGE_DIR = Path(__file__).resolve().parent  # alembic.ini and migrations/ live beside this file
+
 
 _PG_LOCK_KEY = 0x5E_11AB  # any constant: the advisory lock of survey migrations
 

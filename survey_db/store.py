@@ -246,7 +246,7 @@ def clip_table(survey_id: int, url: str | None = None) -> pd.DataFrame:
 
 
 def responses_frame(survey_id: int, url: str | None = None) -> pd.DataFrame:
-    """One row per response, in the layout of :mod:`core.stats.schema` plus ``created_at``.
+    """One row per response, in the layout of :mod:`core.survey.stats.schema` plus ``created_at``.
 
     Columns: participant (str, "p" + a number, not the resume token), clip (the public id), truth, vote
     ("human"/"machine" or missing), rating (Int64 1-5 or missing, 1 = surely human), group (model or

@@ -23,7 +23,8 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A 33k-parameter LSTM trained for two epochs on 30,000 characters of O'Neill (seconds)."""
-    from core.training import TrainConfig, train
+    from core.training.config import TrainConfig
+    from core.training.loop import train
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     train(
@@ -43,7 +44,7 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def shipped_lstm():
     """The shipped R1 LSTM, loaded once."""
-    from core.compose import load_model
+    from core.generation.compose import load_model
 
     return load_model(SHIPPED[0])
 
@@ -67,7 +68,7 @@ def small_midi_corpus(data_dir, tmp_path_factory) -> str:
     ``bach`` corpus takes a minute or more to convert on first use)."""
     import shutil
 
-    from core.midi_corpus import bach_files, import_corpus
+    from core.data.midi_corpus import bach_files, import_corpus
 
     folder = tmp_path_factory.mktemp("chorales") / "bach"
     folder.mkdir()

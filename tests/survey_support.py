@@ -105,9 +105,9 @@ def real_clips(excerpt_seconds: float = 4.0) -> tuple:
 
     Made once per test process through the real clip path (a few seconds).
     """
-    from core.clips import ClipPolicy, catch_clips, human_clip, machine_clip
-    from core.compose import ComposeSettings, compose
-    from core.corpus import load_corpus
+    from core.data.corpus import load_corpus
+    from core.generation.compose import ComposeSettings, compose
+    from core.survey.clips import ClipPolicy, catch_clips, human_clip, machine_clip
     from tests.conftest import SHIPPED
 
     policy = ClipPolicy(excerpt_seconds=excerpt_seconds, fade_seconds=0.5)

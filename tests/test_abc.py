@@ -4,7 +4,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from core.abc import _length, analyse_body, default_unit, meter_length, normalise_meter, split_tunes
+from core.data.abc import _length, analyse_body, default_unit, meter_length, normalise_meter, split_tunes
 from core.errors import UserError
 
 BOOK = """% a tune book
@@ -73,7 +73,7 @@ def test_played_length_expands_repeats():
 
 
 def test_double_bar_is_no_repeat_boundary_as_in_abc2midi():
-    from core.piece import abc_to_midi
+    from core.data.piece import abc_to_midi
 
     body = "CCCC|DDDD||EEEE|1FFFF:|2GGGG|]"
     # abc2midi plays C D E F C D E G: eight bars of 4/4, at 60 quarters a minute 32 s

@@ -4,9 +4,10 @@ from fractions import Fraction as F
 
 import pytest
 
-from core.abc import analyse_body, split_tunes
-from core.compose import ComposeSettings, _Retry, compose, repair_body, split_primer
+from core.data.abc import analyse_body, split_tunes
 from core.errors import UserError
+from core.generation.abc_compose import _Retry, repair_body, split_primer
+from core.generation.compose import ComposeSettings, compose
 from tests.conftest import SHIPPED
 
 MODEL = SHIPPED[0]
@@ -109,8 +110,8 @@ def test_repair_drops_broken_bars_and_closes_the_tune():
 
 
 def test_without_fluidsynth_abc_and_midi_are_still_written(tmp_path, monkeypatch):
-    import core.compose as compose_mod
-    from core.render import INSTALL_HINT
+    import core.generation.compose as compose_mod
+    from core.audio.render import INSTALL_HINT
 
     def no_fluidsynth(*args, **kwargs):
         raise UserError(INSTALL_HINT)
@@ -122,7 +123,7 @@ def test_without_fluidsynth_abc_and_midi_are_still_written(tmp_path, monkeypatch
 
 
 def test_a_tune_that_copies_a_training_tune_is_sampled_again_or_refused(shipped_lstm):
-    from core.corpus import load_corpus
+    from core.data.corpus import load_corpus
 
     tune = next(t for t in load_corpus("oneills1850").split("train") if t.meter == "6/8" and t.unit == "1/8")
     bars = analyse_body(tune.body, tune.meter, tune.unit).bars

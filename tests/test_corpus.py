@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from core.abc import Tune
-from core.corpus import SPLITS, corpus_stats, list_corpora, load_corpus, split_of, title_key
+from core.data.abc import Tune
+from core.data.corpus import SPLITS, corpus_stats, list_corpora, load_corpus, split_of, title_key
 from core.errors import UserError
 
 

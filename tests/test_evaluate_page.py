@@ -38,7 +38,7 @@ def test_evaluate_asks_for_a_model():
 
 
 def test_evaluate_runs_without_models(tmp_path, monkeypatch):
-    import core.checkpoint as checkpoint
+    import core.training.checkpoint as checkpoint
 
     monkeypatch.setattr(checkpoint, "SHIPPED_MODELS", tmp_path / "none")
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))

@@ -9,9 +9,9 @@ import pytest
 from scipy.stats import norm
 
 from core.cli import main
+from core.data.notes import note_table
 from core.errors import UserError
-from core.evaluation import Evaluation
-from core.metrics import (
+from core.evaluation.metrics import (
     NOTE_LENGTHS,
     average_ioi,
     average_pitch_interval,
@@ -22,8 +22,8 @@ from core.metrics import (
     pitch_class_histogram,
     pitch_class_transition_matrix,
 )
-from core.notes import note_table
-from core.setcompare import (
+from core.evaluation.samples import Evaluation
+from core.evaluation.setcompare import (
     compare_metric,
     compare_sets,
     feature_matrix,
@@ -32,7 +32,7 @@ from core.setcompare import (
     kl_divergence,
     overlap_area,
 )
-from core.validity import abc_validity, repeats_balanced, validity_rates
+from core.evaluation.validity import abc_validity, repeats_balanced, validity_rates
 from tests.conftest import SHIPPED
 from tests.handmade import make_midi, melody
 

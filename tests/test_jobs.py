@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from core import jobs
-from core.checkpoint import list_models
 from core.errors import UserError
 from core.paths import user_models_dir
-from core.training import TrainConfig
+from core.training import jobs
+from core.training.checkpoint import list_models
+from core.training.config import TrainConfig
 
 
 def _tiny(name: str, epochs: int = 1, chars: int = 20_000) -> TrainConfig:

@@ -22,8 +22,8 @@ import pretty_midi
 import pytest
 
 from core.cli import main
-from core.corpus import music21_corpus_dir
-from core.midi_corpus import (
+from core.data.corpus import music21_corpus_dir
+from core.data.midi_corpus import (
     SPLITS,
     bach_files,
     import_uploads,
@@ -33,9 +33,9 @@ from core.midi_corpus import (
     split_key,
     split_of_key,
 )
-from core.midi_parse import BadMusicFile, parse_midi
-from core.midi_sources import IngestLimits
-from core.midi_transform import IngestOptions
+from core.data.midi_parse import BadMusicFile, parse_midi
+from core.data.midi_sources import IngestLimits
+from core.data.midi_transform import IngestOptions
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72, 60, 64, 67]  # scale and tonic triad
 

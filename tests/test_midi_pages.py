@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.midi_corpus import bach_files, list_midi_corpora
-from core.presets import PRESETS
-from core.training import TrainConfig
+from core.data.midi_corpus import bach_files, list_midi_corpora
+from core.training import jobs
+from core.training.config import TrainConfig
+from core.training.presets import PRESETS
 from tests.conftest import SHIPPED
 from tests.page_support import open_page
 
@@ -19,11 +19,12 @@ from tests.page_support import open_page
 @pytest.fixture(scope="module")
 def midi_models(small_midi_corpus, data_dir):
     """A tiny note/chord GRU and a tiny piano-roll autoencoder in the data folder's models, so Compose lists them."""
-    from core.training import TrainConfig, train
+    from core.training.config import TrainConfig
+    from core.training.loop import train
 
     out = {}
     for preset, name in (("tiny-note-gru", "pages-note-gru"), ("tiny-ae", "pages-ae")):
-        assert preset in PRESETS, f"{preset} is gone from core.presets"
+        assert preset in PRESETS, f"{preset} is gone from core.training.presets"
         folder = data_dir / "models" / name
         if not folder.exists():
             train(TrainConfig(preset=preset, corpus=small_midi_corpus, epochs=1, checkpoint_every=0,

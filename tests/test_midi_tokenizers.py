@@ -16,11 +16,11 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from core.corpus import music21_corpus_dir
+from core.data.corpus import music21_corpus_dir
+from core.data.midi_corpus import load_midi_corpus
+from core.data.midi_parse import parse_midi
+from core.data.midi_piece import MidiPiece
 from core.errors import UserError
-from core.midi_corpus import load_midi_corpus
-from core.midi_parse import parse_midi
-from core.midi_piece import MidiPiece
 from core.tokenizers import (
     TOKENIZERS,
     EventConfig,

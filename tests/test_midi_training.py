@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from core.checkpoint import load_checkpoint
 from core.cli import main
-from core.compare import score
 from core.errors import UserError
-from core.midi_compose import MidiComposeSettings, compose_midi, primer_titles
-from core.presets import PRESETS, Preset
-from core.training import TrainConfig, train
+from core.evaluation.compare import score
+from core.generation.midi_compose import MidiComposeSettings, compose_midi, primer_titles
+from core.training.checkpoint import load_checkpoint
+from core.training.config import TrainConfig
+from core.training.loop import train
+from core.training.presets import PRESETS, Preset
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +142,9 @@ def test_evaluate_fills_one_row_per_model_from_the_weights(tiny_models, capsys):
 
 
 def test_a_survey_takes_clips_from_midi_models_and_midi_compose_pieces(tiny_models, small_midi_corpus):
-    from core.clips import ClipPolicy
-    from core.midi_corpus import load_midi_corpus
-    from core.survey_build import BuildRequest, build_clips
+    from core.data.midi_corpus import load_midi_corpus
+    from core.survey.build import BuildRequest, build_clips
+    from core.survey.clips import ClipPolicy
 
     human = load_midi_corpus(small_midi_corpus).split("test")[0].to_piece().midi_bytes()
     folder = tiny_models["tiny-note-gru"].folder
@@ -158,7 +159,7 @@ def test_a_survey_takes_clips_from_midi_models_and_midi_compose_pieces(tiny_mode
 
 def test_the_rare_token_threshold_shrinks_the_vocabulary_and_reaches_the_card(tiny_models, small_midi_corpus,
                                                                                tmp_path):
-    from core.jobs import train_argv
+    from core.training.jobs import train_argv
 
     every = tiny_models["tiny-note-gru"].card  # min_count 1: every token of the training pieces
     cfg = TrainConfig(preset="tiny-note-gru", corpus=small_midi_corpus, epochs=1, checkpoint_every=0,

@@ -2,10 +2,10 @@
 
 import torch
 
-from core.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from core.models import build_model, config_dict, count_parameters
-from core.presets import PRESETS
 from core.tokenizers import CharTokenizer
+from core.training.checkpoint import ModelCard, load_checkpoint, save_checkpoint
+from core.training.presets import PRESETS
 
 
 def _model(preset: str, vocab: int = 86):

@@ -6,7 +6,7 @@ import re
 
 import pretty_midi
 
-from core.notation import MAX_ENGRAVED_NOTES, abc_to_svg, midi_to_svg, piano_roll_png
+from core.audio.notation import MAX_ENGRAVED_NOTES, abc_to_svg, midi_to_svg, piano_roll_png
 
 
 def _midi(notes: list[tuple[int, float, float]], drum: bool = False) -> pretty_midi.PrettyMIDI:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.corpus import load_corpus
+from core.data.corpus import load_corpus
+from core.data.notes import note_table
+from core.data.piece import Piece
 from core.errors import UserError
-from core.notes import note_table
-from core.novelty import _index_path, check_novelty, load_index, melody_tokens
-from core.piece import Piece
+from core.evaluation.novelty import _index_path, check_novelty, load_index, melody_tokens
 from tests.conftest import ROOT
 from tests.handmade import make_midi, melody
 

@@ -78,7 +78,7 @@ def test_compose_shows_a_clear_error_and_keeps_working():
 
 @pytest.mark.parametrize("page", ["pages/views/home.py", "pages/views/compose.py"])
 def test_pages_run_without_models(page, tmp_path, monkeypatch):
-    import core.checkpoint as checkpoint
+    import core.training.checkpoint as checkpoint
 
     monkeypatch.setattr(checkpoint, "SHIPPED_MODELS", tmp_path / "none")
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))
@@ -99,8 +99,7 @@ def test_page_scripts_live_in_views_not_directly_in_pages():
 def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, monkeypatch):
     import time
 
-    from core import jobs
-
+    from core.training import jobs
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))  # only this test's runs on the page
     at = _app()
     at.switch_page("pages/views/train.py")

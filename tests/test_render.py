@@ -10,9 +10,9 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from core import render as render_mod
+from core.audio import render as render_mod
+from core.audio.render import PEAK, SAMPLE_RATE, TAIL_SECONDS, default_soundfont, render, wav_bytes
 from core.errors import UserError
-from core.render import PEAK, SAMPLE_RATE, TAIL_SECONDS, default_soundfont, render, wav_bytes
 
 
 def _one_note(seconds: float = 2.0, program: int = 0) -> pretty_midi.PrettyMIDI:
@@ -87,8 +87,8 @@ def test_music21_fallback_converts_a_tune_its_midi_export_rejects():
     from music21 import converter
     from music21.exceptions21 import StreamException
 
-    from core.corpus import load_corpus
-    from core.piece import _abc2midi, _music21
+    from core.data.corpus import load_corpus
+    from core.data.piece import _abc2midi, _music21
 
     tune = load_corpus("oneills1850").tunes[0]
     assert tune.title == "The Enchanted Valley"

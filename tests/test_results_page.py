@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from core import stats
-from core.survey_io import read_survey_file
+from core.survey import stats
+from core.survey.responses import read_survey_file
 from tests.conftest import ROOT
 from tests.results_support import seeded_survey
 from tests.test_survey_pages import PASSWORD, admin_password, logged_in  # noqa: F401  (the fixture too)
@@ -42,7 +42,7 @@ def test_cli_reads_the_survey_database_and_csv_round_trips(survey_id, tmp_path):
     assert from_db["overall"]["accuracy"] == 0.5 and from_db["sdt"]["d_prime"] == 0.0
 
     # the dashboard's CSV export, read back as a file, gives the same summary
-    from core.survey_io import responses_to_csv
+    from core.survey.responses import responses_to_csv
     from survey_db.store import responses_frame
 
     path = tmp_path / "export.csv"

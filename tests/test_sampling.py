@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
 from core.errors import UserError
-from core.sampling import Sampler, check_temperature, check_top_p
+from core.generation.sampler import Sampler, check_temperature, check_top_p
+from core.training.checkpoint import load_checkpoint
 
 
 @pytest.fixture(scope="module")

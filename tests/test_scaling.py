@@ -14,8 +14,10 @@ import torch
 from safetensors.torch import load_file
 
 from core.errors import UserError
-from core.train_data import IGNORE, Shard, pack
-from core.training import TrainConfig, lr_factor, train
+from core.training.batching import IGNORE, Shard, pack
+from core.training.config import TrainConfig
+from core.training.loop import train
+from core.training.run import lr_factor
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(preset="tiny-lstm", corpus="oneills1850", max_train_chars=6_000, checkpoint_every=0, seed=7)
@@ -183,7 +185,7 @@ def test_resume_with_no_epochs_left_is_refused_in_one_sentence(tmp_path):
 
 
 def test_a_corpus_without_validation_tunes_is_refused_before_training(tmp_path):
-    from core.corpus import load_corpus
+    from core.data.corpus import load_corpus
 
     # every tune of a split lands there by a hash of its title: keep only O'Neill's training tunes
     tunes = load_corpus("oneills1850").split("train")[:40]

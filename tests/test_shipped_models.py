@@ -5,11 +5,11 @@ import json
 import pytest
 import torch
 
-from core.checkpoint import list_models, load_checkpoint
-from core.compare import score
-from core.corpus import load_corpus
+from core.data.corpus import load_corpus
+from core.evaluation.compare import score
 from core.paths import SHIPPED_MODELS
-from core.training import evaluate
+from core.training.checkpoint import list_models, load_checkpoint
+from core.training.scoring import evaluate
 from tests.conftest import SHIPPED
 
 ALL_SHIPPED = sorted(p.name for p in SHIPPED_MODELS.iterdir() if (p / "card.json").is_file())
@@ -64,14 +64,14 @@ def test_models_listing_offers_the_shipped_models():
 
 
 def test_the_shipped_transformer_composes_a_playable_tune_with_top_p():
-    from core.compose import ComposeSettings, compose, load_model
+    from core.generation.compose import ComposeSettings, compose, load_model
 
     piece = compose(ComposeSettings(model="gpt-folk", seed=2, seconds=20, top_p=0.95), load_model("gpt-folk"))
     assert piece.abc.startswith("X:") and piece.duration > 8 and piece.meta["family"] == "transformer"
 
 
 def test_the_transformer_beats_the_reports_lstm_on_oneills_test_split_by_the_goal():
-    from core.compare import compare
+    from core.evaluation.compare import compare
 
     rows = {r.name: r for r in compare(["gpt-folk", "r1-lstm-oneills1850"], sample_tokens=0,
                                        abc_corpus="oneills1850").rows}

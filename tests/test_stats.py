@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import stats
+from core.survey import stats
 
 Z = NormalDist().inv_cdf(0.975)  # 1.959964...
 

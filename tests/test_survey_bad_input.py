@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core.clips import ClipPolicy, upload_clip
 from core.errors import UserError
+from core.survey.clips import ClipPolicy, upload_clip
 from survey_db import participants as P
 from survey_db import store
 from survey_db.engine import transaction

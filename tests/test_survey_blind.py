@@ -18,7 +18,7 @@ import pytest
 from google.protobuf import text_format
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from core.clips import loudness
+from core.survey.clips import loudness
 from survey_db import store
 from tests.survey_support import make_survey, real_clips
 from tests.test_survey_pages import page

@@ -1,4 +1,4 @@
-"""The fair clip path (core.clips): policy, excerpt, fade, loudness, uploads, catch clips and the volume check."""
+"""The fair clip path (core.survey.clips): policy, excerpt, fade, loudness, uploads, catch clips, volume check."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from core.clips import (
+from core.data.piece import Piece
+from core.errors import UserError
+from core.survey.clips import (
     ClipPolicy,
     apply_policy,
     catch_clips,
@@ -22,8 +24,6 @@ from core.clips import (
     strip_chord_symbols,
     tone_check_wav,
 )
-from core.errors import UserError
-from core.piece import Piece
 
 
 def _midi(numerator: int = 4, qpm: float = 120.0, seconds: float = 12.0, drums: bool = False) -> pretty_midi.PrettyMIDI:

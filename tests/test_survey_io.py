@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from core.errors import UserError
-from core.survey_io import (
+from core.survey.responses import (
     neutralise,
     read_key,
     read_responses,

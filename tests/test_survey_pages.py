@@ -171,7 +171,7 @@ def test_a_vote_before_the_minimum_listening_time_does_not_count():
 
 
 def test_builder_takes_a_tune_from_the_compose_history():
-    from core.compose import ComposeSettings, compose
+    from core.generation.compose import ComposeSettings, compose
 
     piece = compose(ComposeSettings(model=SHIPPED[1], seed=5, seconds=15, rhythm="reel"))
     before = {s.id for s in store.list_surveys()}

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from core.cli import main
-from core.survey_io import responses_to_csv
+from core.survey.responses import responses_to_csv
 from tests.conftest import ROOT
 from tests.test_stats import r1_frame, wilson
 

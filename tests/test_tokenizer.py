@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.corpus import load_corpus
+from core.data.corpus import load_corpus
 from core.errors import UserError
 from core.tokenizers import CharTokenizer, tokenizer_from_dict
 

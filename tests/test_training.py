@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from core.checkpoint import load_checkpoint
 from core.errors import UserError
-from core.training import TrainConfig, train
+from core.training.checkpoint import load_checkpoint
+from core.training.config import TrainConfig
+from core.training.loop import train
 
 
 def test_tiny_run_learns_and_writes_a_complete_card(tiny_model):

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from core.errors import UserError
+from core.generation.sampler import Sampler
 from core.models.transformer import GPT, GPTConfig, apply_rope, rope_tables
-from core.sampling import Sampler
 
 V = 11
 

@@ -31,7 +31,7 @@ import numpy as np
 import pretty_midi
 import symusic
 
-from core.midi_piece import RESOLUTION, MidiPiece
+from core.data.midi_piece import RESOLUTION, MidiPiece
 from core.tokenizers.note_chord import check_ids, check_playback
 
 GRID_NOTE = np.dtype([("onset", "i8"), ("duration", "i8"), ("pitch", "i2"), ("velocity", "i2")])

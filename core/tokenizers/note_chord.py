@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pretty_midi
 
+from core.data.midi_piece import RESOLUTION, MidiPiece
 from core.errors import UserError
-from core.midi_piece import RESOLUTION, MidiPiece
 
 PITCH_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
 """music21's default spelling of the 12 pitch classes of MIDI numbers (``pitch.Pitch(midi=m)``)."""

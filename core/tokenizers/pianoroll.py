@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import pretty_midi
 
-from core.midi_piece import RESOLUTION, MidiPiece
+from core.data.midi_piece import RESOLUTION, MidiPiece
 from core.tokenizers.note_chord import VELOCITY, check_playback
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.checkpoint import LoadedModel, ModelCard, list_models
-from core.compose import load_model
+from core.generation.compose import load_model
+from core.training.checkpoint import LoadedModel, ModelCard, list_models
 
 
 @st.cache_resource(show_spinner="Loading the model…")

@@ -4,14 +4,15 @@ import time
 
 import streamlit as st
 
-from core.abc import default_unit
-from core.compose import ComposeSettings, compose, training_index
+from core.audio.notation import abc_to_svg, midi_to_svg, piano_roll_png
+from core.audio.render import GM_INSTRUMENTS, render, wav_bytes
+from core.data.abc import default_unit
 from core.errors import UserError
-from core.midi_compose import MidiComposeSettings, compose_midi, primer_titles
-from core.notation import abc_to_svg, midi_to_svg, piano_roll_png
-from core.novelty import NoveltyResult, check_novelty
-from core.render import GM_INSTRUMENTS, render, wav_bytes
-from core.report import describe
+from core.evaluation.novelty import NoveltyResult, check_novelty
+from core.evaluation.report import describe
+from core.generation.abc_compose import training_index
+from core.generation.compose import ComposeSettings, compose
+from core.generation.midi_compose import MidiComposeSettings, compose_midi, primer_titles
 from pages.common import cached_model, model_label, models_by_name
 
 ANY = "(model's choice)"

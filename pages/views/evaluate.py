@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from core.compare import compare
-from core.corpus import list_corpora
+from core.audio.notation import piano_roll_png
+from core.data.corpus import list_corpora
 from core.errors import UserError
-from core.evaluation import Evaluation, evaluate_human, evaluate_model
-from core.notation import piano_roll_png
-from core.report import copy_example, describe, histograms, metric_overlaps, summary_row
+from core.evaluation.compare import compare
+from core.evaluation.report import copy_example, describe, histograms, metric_overlaps, summary_row
+from core.evaluation.samples import Evaluation, evaluate_human, evaluate_model
 from pages.common import model_label, models_by_name
 
 st.title("Evaluate")

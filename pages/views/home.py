@@ -5,8 +5,8 @@ import shutil
 import pandas as pd
 import streamlit as st
 
-from core.checkpoint import list_models
-from core.render import fluidsynth_status
+from core.audio.render import fluidsynth_status
+from core.training.checkpoint import list_models
 from survey_db.store import database_status
 
 st.title("TuneLab")

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import stats
 from core.errors import UserError
-from core.survey_io import database_responses, responses_to_csv
+from core.survey import stats
+from core.survey.responses import database_responses, responses_to_csv
 from pages.common.admin import require_admin
 from survey_db import store
 

@@ -8,8 +8,8 @@ import time
 
 import streamlit as st
 
-from core.clips import policy_from_dict, tone_check_wav
 from core.errors import UserError
+from core.survey.clips import policy_from_dict, tone_check_wav
 from survey_db import participants as P
 
 ANSWER = {"human": "A person", "machine": "A computer"}

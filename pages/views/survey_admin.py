@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
-from core.survey_io import responses_to_csv
+from core.survey.responses import responses_to_csv
 from pages.common.admin import require_admin, survey_link
 from survey_db import store
 

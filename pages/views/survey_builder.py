@@ -4,11 +4,11 @@ from dataclasses import asdict, replace
 
 import streamlit as st
 
-from core.clips import MAX_UPLOAD_BYTES, ClipPolicy
-from core.corpus import BUILTIN
+from core.audio.render import GM_INSTRUMENTS
+from core.data.corpus import BUILTIN
 from core.errors import UserError
-from core.render import GM_INSTRUMENTS
-from core.survey_build import BuildRequest, build_clips
+from core.survey.build import BuildRequest, build_clips
+from core.survey.clips import MAX_UPLOAD_BYTES, ClipPolicy
 from pages.common import models_by_name
 from pages.common.admin import require_admin, survey_link
 from survey_db import store

@@ -5,14 +5,14 @@ from pathlib import PurePosixPath
 import pandas as pd
 import streamlit as st
 
-from core import jobs
-from core.corpus import list_corpora, load_corpus, save_uploads
+from core.data.corpus import list_corpora, load_corpus, save_uploads
+from core.data.midi_corpus import import_corpus, list_midi_corpora
+from core.data.uploads import check_upload_sizes, save_music_uploads
 from core.errors import UserError
-from core.midi_corpus import import_corpus, list_midi_corpora
-from core.presets import PRESETS
-from core.train_data import check_pairing
-from core.training import OPTIMIZERS, TRAIN_DEFAULTS, TrainConfig
-from core.uploads import check_upload_sizes, save_music_uploads
+from core.training import jobs
+from core.training.batching import check_pairing
+from core.training.config import OPTIMIZERS, TRAIN_DEFAULTS, TrainConfig
+from core.training.presets import PRESETS
 
 QUICK_CHARS = 50_000
 UPLOAD_TYPES = ["abc", "mid", "midi", "xml", "mxl", "musicxml", "krn", "zip"]

@@ -1,0 +1,1 @@
+"""Audio and pictures of a piece: FluidSynth rendering, notation (verovio) and piano rolls."""

@@ -1,0 +1,64 @@
+"""Surveys: statistics of the responses, and the admin password."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from core.errors import UserError
+
+
+def register(sub) -> None:
+    """The ``survey-stats`` command's options."""
+    p = sub.add_parser("survey-stats", help="statistics of a listening survey's responses (CSV)")
+    p.add_argument("file", nargs="?", help="responses CSV: long layout, or wide layout with --key")
+    p.add_argument("--key", help="answer key CSV (clip, truth[, group]) for a wide, one-row-per-respondent file")
+    p.add_argument("--survey", type=int, help="read the responses of this survey from the survey database")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--full", action="store_true", help="add the mixed model, demographics and pairwise tests")
+    p.add_argument("--exclude-failed-catch", action="store_true", help="leave out participants who failed a catch clip")
+    p.add_argument("--min-listening-ms", type=float, help="leave out participants whose median listening is shorter")
+    p.set_defaults(func=_cmd_survey_stats)
+
+
+def register_admin(sub) -> None:
+    """The ``admin-password`` command's options."""
+    p = sub.add_parser("admin-password", help="make the survey admin password if none is set, and print it once")
+    p.add_argument("--reset", action="store_true", help="replace the current password with a new one")
+    p.set_defaults(func=_cmd_admin_password)
+
+
+def _cmd_survey_stats(args: argparse.Namespace) -> int:
+    from core.survey.responses import read_survey_file
+    from core.survey.stats import exclusions, report_text, summary
+
+    if args.survey is not None:
+        if args.file:
+            raise UserError("Give either a responses CSV or --survey ID, not both.")
+        from core.survey.responses import database_responses
+        from survey_db.store import responses_frame
+
+        df = database_responses(responses_frame(args.survey))
+    elif not args.file:
+        raise UserError("Give a responses CSV or --survey ID: python -m core survey-stats FILE.csv --json.")
+    else:
+        df = read_survey_file(args.file, args.key)
+    df, excluded = exclusions(df, args.exclude_failed_catch, args.min_listening_ms)
+    if df.empty:
+        raise UserError("Every participant was excluded: nothing is left to analyse.")
+    result = {**summary(df, full=args.full), "excluded": excluded.to_dict("records")}
+    print(json.dumps(result, indent=2, allow_nan=False) if args.json else report_text(result))
+    return 0
+
+
+def _cmd_admin_password(args: argparse.Namespace) -> int:
+    from core.admin import config_path, ensure_password
+
+    if args.reset:
+        config_path().unlink(missing_ok=True)
+    password = ensure_password()
+    if password is None:
+        print(f"The survey admin password is set (its hash is in {config_path()}); --reset makes a new one.")
+    else:
+        print(f"Survey admin password (shown once, only its hash is stored in {config_path()}): {password}")
+    return 0

@@ -1,0 +1,132 @@
+"""Training from the command line, and as the Train page's background job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from core.errors import UserError
+
+
+def register(sub) -> None:
+    """The ``train`` command's options."""
+    p = sub.add_parser("train", help="train a model from a preset on a corpus")
+    from core.training.presets import PRESETS
+
+    p.add_argument("--preset", default="r1-lstm", help=f"model preset: {', '.join(PRESETS)}")
+    p.add_argument("--corpus", default="oneills1850",
+                   help="built-in corpus (ABC: oneills1850, ryans, airds, essen; MIDI: bach), an imported MIDI "
+                        "corpus, or an ABC file or folder")
+    p.add_argument("--name", help="model name (default: PRESET-CORPUS)")
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
+    p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    p.add_argument("--batch-size", type=int, help="parallel streams (default: the preset's, 16)")
+    p.add_argument("--seq-len", type=int, help="characters per step of back-propagation (default 64)")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "adamax", "rmsprop", "sgd"], help="default: the preset's")
+    p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
+    p.add_argument("--seed", type=int, default=1234, help="random seed for weights and batches")
+    p.add_argument("--checkpoint-every", type=int, default=10, help="snapshot every N epochs (0: never)")
+    p.add_argument("--out", help="checkpoint folder (default: data/models/NAME)")
+    p.add_argument("--max-train-chars", type=int, help="use only the first N training characters")
+    p.add_argument("--min-count", type=int,
+                   help="note/chord presets: drop tokens seen fewer than N times in the training split, as R2's "
+                        "frequency threshold (default: the preset's, 3)")
+    p.add_argument("--patience", type=int, default=0,
+                   help="stop after N epochs without a better validation loss (default 0: never)")
+    p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (default: the preset's)")
+    p.add_argument("--warmup", type=int, default=0, help="optimizer steps of linear learning-rate warm-up")
+    p.add_argument("--weight-decay", type=float, help="decoupled from biases and norms (default: the preset's)")
+    p.add_argument("--grad-clip", type=float, default=5.0, help="clip the gradient norm to this (0: off)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="auto: bf16 autocast on GPUs that have it, fp32 on CPU")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
+    p.add_argument("--resume", help="go on from a snapshot (.pt) or a checkpoint's name or folder")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--job-dir", help=argparse.SUPPRESS)  # set by the Train page's background jobs
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.training.config import Callbacks, TrainConfig
+    from core.training.loop import train
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    cfg = TrainConfig(
+        preset=args.preset, corpus=args.corpus, name=args.name, epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, seq_len=args.seq_len, optimizer=args.optimizer, device=args.device,
+        seed=args.seed, checkpoint_every=args.checkpoint_every, out_dir=args.out,
+        max_train_chars=args.max_train_chars, patience=args.patience, schedule=args.schedule, warmup=args.warmup,
+        weight_decay=args.weight_decay, grad_clip=args.grad_clip, precision=args.precision, compile=args.compile,
+        resume=args.resume, min_count=args.min_count, command=_command_line(),
+    )
+    bar = None  # made at the first batch, so that a refused setting prints only its error
+
+    def on_batch(batch: int, batches: int, loss: float) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=batches, unit="batch", disable=args.quiet, dynamic_ncols=True)
+        if batch == 1:
+            bar.reset(total=batches)  # one bar per epoch, with its own rate and time
+        bar.n = batch
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.refresh()
+
+    def on_epoch(s) -> None:
+        (bar.write if bar else print)(
+            f"epoch {s.epoch}/{s.epochs}  train {s.train_loss:.4f} ({s.train_accuracy:.3f})  "
+            f"valid {s.valid_loss:.4f} = {s.valid_bpc:.4f} {s.unit} ({s.valid_accuracy:.3f})  "
+            f"{s.seconds:.0f}s{'  *best' if s.best else ''}"
+        )
+
+    if args.job_dir:
+        return _run_job(cfg, args.job_dir)
+    result = train(cfg, Callbacks(on_batch=on_batch, on_epoch=on_epoch))
+    if bar is not None:
+        bar.close()
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun only rank 0 reports
+    print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
+    return 0
+
+
+def _command_line() -> str:
+    """How this run was started, for the card: ``python -m core train ...`` or ``torchrun ... -m core train ...``."""
+    command = "python -m core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        nodes = int(os.environ.get("GROUP_WORLD_SIZE", "1"))
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        command = f"torchrun --nnodes {nodes} --nproc-per-node {per_node} -m core " + command.split(" ", 3)[3]
+    return command
+
+
+def _run_job(cfg, job_dir: str) -> int:
+    """Train as a background job of the Train page, reporting through the job's status file."""
+    from core.training.jobs import CANCELLED, DONE, FAILED, Cancelled, JobReporter
+    from core.training.loop import train
+
+    reporter = JobReporter(Path(job_dir))
+    try:
+        result = train(cfg, reporter.callbacks())
+    except Cancelled:
+        reporter.finish(CANCELLED)
+        return 0
+    except UserError as exc:
+        reporter.finish(FAILED, str(exc))
+        raise
+    except Exception as exc:
+        reporter.finish(FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    reporter.finish(DONE, model=result.card.name, metrics=result.card.metrics)
+    print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
+    return 0

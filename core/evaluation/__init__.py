@@ -1,0 +1,1 @@
+"""Evaluation: validity, novelty (copy check), music metrics, set comparison and the model table."""

@@ -1,0 +1,1 @@
+"""Generation: the sampler, its constraints and one compose entry point for every model family."""

@@ -1,0 +1,349 @@
+"""Compose a playable tune: primer -> sampler -> checked and repaired ABC -> Piece -> files.
+
+Header fields a user gives are forced; the others are sampled from the model. The body
+is sampled until the tune, repeats included, lasts the requested seconds (ending at a bar
+line) or the model ends the tune. Bars that break the meter are removed; a tune that is
+mostly broken, or yields no notes, is sampled again, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import torch
+
+from core.data.abc import analyse_body, normalise_meter, parse_fraction
+from core.data.piece import Piece, UnplayableABC
+from core.errors import UserError
+from core.evaluation.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
+from core.generation.sampler import Sampler
+from core.generation.settings import check_common, load_model
+from core.training.checkpoint import LoadedModel
+
+KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
+BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
+SECTION_ENDS = (":|", "||", "|]")
+FIELD_LETTERS = "XTMLRKQPWNwIO"
+"""Letters that would start a header line (``K:``...) where a body line should be."""
+_FIELD_LINE = re.compile(r"(?m)^[A-Za-z]:")
+DEFAULT_QPM = {
+    "6/8": 180,
+    "9/8": 180,
+    "12/8": 180,
+    "3/8": 150,
+    "C|": 200,
+    "2/2": 200,
+    "C": 150,
+    "4/4": 150,
+    "2/4": 120,
+    "3/4": 110,
+    "3/2": 180,
+}
+SLOW_RHYTHMS = ("air", "slow air", "lament", "march")
+RHYTHM_METER = {
+    "jig": ("6/8", "1/8"),
+    "double jig": ("6/8", "1/8"),
+    "slip jig": ("9/8", "1/8"),
+    "slipjig": ("9/8", "1/8"),
+    "reel": ("C|", "1/8"),
+    "hornpipe": ("C|", "1/8"),
+    "waltz": ("3/4", "1/8"),
+    "slide": ("12/8", "1/8"),
+    "polka": ("2/4", "1/8"),
+    "march": ("2/4", "1/16"),
+}
+"""Meter and unit note length that a tune type implies when the user leaves them to the model."""
+MIN_BARS = 4
+MAX_BODY_CHARS = 4000
+
+
+class _Retry(Exception):
+    """A sampled tune that cannot be made playable; the caller samples again."""
+
+
+@dataclass
+class ComposeSettings:
+    """What a user sets on the Compose page or the ``generate`` command."""
+
+    model: str
+    seed: int = 0
+    temperature: float = 0.8
+    top_k: int = 0
+    top_p: float = 1.0  # nucleus sampling; 1: off
+    title: str | None = None
+    meter: str | None = None
+    unit: str | None = None
+    key: str | None = None
+    rhythm: str | None = None
+    opening: str = ""
+    seconds: float = 40.0
+    tempo: float | None = None  # quarter notes per minute; None: by meter and tune type
+    program: int = 0
+    max_attempts: int = 10
+    max_copy_bars: float | None = 2.0  # re-sample a tune sharing this many bars with a training tune; None: allow
+
+    def validate(self) -> None:
+        """Raise UserError for any setting out of range or malformed."""
+        check_common(self)
+        if self.max_copy_bars is not None:
+            check_threshold(self.max_copy_bars)
+        if self.meter and normalise_meter(self.meter) == "none":
+            raise UserError(f"Meter {self.meter!r} is not an ABC meter such as 6/8, 3/4, C or C|.")
+        if self.unit:
+            parse_fraction(self.unit)
+        if self.key and not KEY_RE.match(self.key.strip()):
+            raise UserError(f"Key {self.key!r} is not an ABC key such as D, Ador, Em or Bb.")
+        if self.opening:
+            implied = RHYTHM_METER.get((self.rhythm or "").strip().lower(), (None, None))
+            check_opening(self.opening, self.meter or implied[0], self.unit or implied[1] or "1/8")
+
+
+PRIMER_FIELDS = {"T": "title", "M": "meter", "L": "unit", "R": "rhythm", "K": "key"}
+
+
+def split_primer(primer: str) -> tuple[dict[str, str], str]:
+    """Split an ABC primer into header settings and opening bars.
+
+    ``"M:6/8\nK:D\n|:A2B c2d|"`` -> ``({"meter": "6/8", "key": "D"}, "|:A2B c2d|")``. ``X:`` is
+    ignored; other header fields are an error, since the models never saw them.
+    """
+    fields: dict[str, str] = {}
+    body: list[str] = []
+    for line in primer.strip().splitlines():
+        match = re.match(r"^([A-Za-z]):(.*)$", line.strip())
+        if match and not body:
+            name, value = match.group(1), match.group(2).strip()
+            if name in PRIMER_FIELDS:
+                fields[PRIMER_FIELDS[name]] = value
+            elif name != "X":
+                raise UserError(f"The primer's {name}: field is not supported; use T, M, L, R and K.")
+        else:
+            body.append(line)
+    return fields, "\n".join(body).strip()
+
+
+def check_opening(opening: str, meter: str | None, unit: str) -> None:
+    """The primer's opening bars must be body music whose complete bars fit the meter (if known)."""
+    if re.search(r"(?m)^[A-Za-z]:", opening) or "\n\n" in opening.strip():
+        raise UserError("The opening bars must be tune body only, without header lines or blank lines.")
+    marks = re.sub(r"\(\d", "", opening)  # a tuplet "(3" opens nothing
+    for a, b in ("[]", "{}", "()"):
+        if marks.count(a) != marks.count(b):
+            unmatched = a if marks.count(a) > marks.count(b) else b
+            raise UserError(f"The opening bars have an unmatched {unmatched!r}.")
+    analysis = analyse_body(opening, normalise_meter(meter) if meter else "none", unit)
+    if not analysis.bars:
+        raise UserError("The opening bars hold no notes.")
+    complete = analysis.bars[:-1] if not opening.rstrip().endswith("|") else analysis.bars
+    bad = [i for i in analysis.bad if i < len(complete)]
+    if bad:
+        bar = analysis.bars[bad[0]]
+        raise UserError(f"Opening bar {bad[0] + 1} ({bar.text!r}) does not fit the meter {meter}.")
+    if re.search(r"[^A-Ga-gzxZy0-9/,'_=^<>|:\[\](){}\-.~ \n!+\"HIJKLMNOPQRSTUVWuv&$*#;?@`]", opening):
+        raise UserError("The opening bars contain characters that are not ABC music.")
+
+
+def default_tempo(meter: str, rhythm: str = "") -> float:
+    """Quarter notes per minute typical for the meter (jigs at 120 dotted quarters, reels at 100 halves)."""
+    qpm = DEFAULT_QPM.get(meter, 120)
+    return qpm * 0.6 if rhythm.strip().lower() in SLOW_RHYTHMS else qpm
+
+
+def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Piece:
+    """Sample a playable tune; the same model, seed and settings give the same tune."""
+    settings.validate()
+    loaded = loaded or load_model(settings.model)
+    index = training_index(loaded) if settings.max_copy_bars else None
+    generator = torch.Generator().manual_seed(settings.seed)
+    reasons = []
+    t0 = time.perf_counter()
+    for attempt in range(1, settings.max_attempts + 1):
+        try:
+            abc, info = _sample_tune(loaded, settings, generator)
+            piece = Piece.from_abc(abc, settings.program, meta={})
+            if piece.duration < 0.5 * info["estimated_s"]:
+                raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds")
+            if index is not None:
+                info["novelty"] = _check_copy(piece, index, settings.max_copy_bars)
+        except (_Retry, UnplayableABC) as exc:
+            reasons.append(str(exc))
+            continue
+        piece.meta = {
+            "model": loaded.card.name,
+            "family": loaded.card.family,
+            "attempts": attempt,
+            "settings": asdict(settings),
+            "sample_seconds": round(time.perf_counter() - t0, 4),
+            **info,
+        }
+        return piece
+    raise UserError(
+        f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
+        "try a lower temperature or another seed."
+    )
+
+
+@lru_cache(maxsize=8)
+def _index_of(corpus: str) -> NoveltyIndex | None:
+    try:
+        return load_index(corpus, "train")
+    except UserError:
+        return None  # a user corpus that is gone: tunes are not checked for copies
+
+
+def training_index(loaded: LoadedModel) -> NoveltyIndex | None:
+    """The novelty index of the model's training tunes (built once per corpus, then cached on disk)."""
+    source = loaded.card.corpus.get("source") or loaded.card.corpus.get("name")
+    return _index_of(str(source)) if source else None
+
+
+def _check_copy(piece: Piece, index: NoveltyIndex, max_bars: float) -> dict:
+    """The novelty result; raises _Retry when the tune copies ``max_bars`` bars of a training tune."""
+    try:
+        result = check_novelty(piece.midi, index, max_bars)
+    except UserError as exc:
+        raise _Retry(str(exc)) from None
+    if result.verdict == "copies":
+        raise _Retry(f"it copied {result.shared_bars:g} bars of {result.source_piece!r}")
+    return result.to_dict()
+
+
+def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:
+    sampler = Sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
+    vocab = set(loaded.tokenizer.vocab)
+    rhythm = (s.rhythm or "").strip().lower()
+    implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))
+    sampler.feed("X:1\nT:")
+    if s.title and s.title.strip():
+        title = " ".join(s.title.split())  # one line, whatever was typed
+        sampler.feed("".join(c for c in title if c in vocab) + "\n")
+    else:
+        title = sampler.sample_line(80).strip() or "Untitled"
+    meter = _field(sampler, "M", s.meter or implied_meter, normalise_meter)
+    if meter == "none":
+        raise _Retry("the sampled meter was not readable")
+    unit = _field(sampler, "L", s.unit or (implied_unit if not s.meter else None), lambda v: v.replace(" ", ""))
+    try:
+        parse_fraction(unit)
+    except UserError:
+        raise _Retry(f"the sampled unit note length {unit!r} was not readable") from None
+    if rhythm:
+        sampler.feed(f"R:{rhythm}\n")
+    if s.key:
+        key = s.key.strip()
+        sampler.feed(f"K:{key}\n")
+    else:
+        line = sampler.sample_line(40) if not rhythm else ""
+        if line.startswith("R:"):
+            rhythm, line = line[2:].strip().lower(), ""
+        if not line.startswith("K:"):
+            sampler.feed("K:")
+            line = "K:" + sampler.sample_line(20)
+        key = line[2:].strip()
+        if not KEY_RE.match(key):
+            raise _Retry(f"the sampled key {key!r} was not readable")
+    qpm = float(s.tempo or default_tempo(meter, rhythm))
+    body = _sample_body(sampler, s, meter, unit, qpm)
+    body = repair_body(body, meter, unit)
+    header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
+    header += [f"Q:1/4={qpm:g}", f"K:{key}"]
+    info = {"qpm": qpm, "estimated_s": round(_seconds(body, meter, unit, qpm), 2)}
+    return "\n".join(header) + "\n" + body + "\n", info
+
+
+def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
+    if given:
+        value = normalise(given.strip())
+        sampler.feed(f"{name}:{value}\n")
+        return value
+    sampler.feed(f"{name}:")
+    return normalise(sampler.sample_line(20).strip())
+
+
+def _seconds(body: str, meter: str, unit: str, qpm: float) -> float:
+    whole_notes = analyse_body(body, meter, unit).played_length()
+    return float(whole_notes * 4 * 60 / Fraction(qpm).limit_denominator(1000))
+
+
+def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qpm: float) -> str:
+    """Sample bars until the tune lasts ``s.seconds``, then on to the end of the section.
+
+    The model may not end the tune (a blank line) before the target length; past it, the
+    tune stops at the next section end (``:|``, ``||``, ``|]``) or, failing one, at the first
+    bar line past 125% of the target. The length is measured at every section end (where
+    repeats double it) and otherwise only once the body may be near the next goal, since a
+    measurement re-reads the whole body.
+    """
+    body = s.opening.strip()
+    if body:
+        sampler.feed(body)
+    reached, next_check = False, 0
+    while len(body) < MAX_BODY_CHARS:
+        c = sampler.next_char(banned=_banned(body, reached))
+        if c == "\n" and (body.endswith("\n") or not body):
+            break  # a blank line: the model ended the tune
+        body += c
+        if c != "|" and not (c == "]" and body.endswith("|]")):
+            continue
+        section_end = body.endswith(SECTION_ENDS)
+        if len(body) < next_check and not section_end:
+            continue
+        seconds = _seconds(body, meter, unit, qpm)
+        reached = reached or seconds >= s.seconds
+        if reached and (section_end or seconds >= 1.25 * s.seconds):
+            body = _nearer_ending(body, seconds, meter, unit, qpm, s.seconds)
+            break
+        goal = 1.25 * s.seconds if reached else s.seconds
+        if 0 < seconds < 0.9 * goal:  # far from the goal: skip ahead half the projected distance
+            next_check = len(body) + int(0.5 * len(body) * (goal - seconds) / seconds)
+    field_line = _FIELD_LINE.search(body)
+    return (body[: field_line.start()] if field_line else body).strip()
+
+
+def _nearer_ending(body: str, seconds: float, meter: str, unit: str, qpm: float, target: float) -> str:
+    """A closing ``:|`` can double a long section; end without the repeat when that is nearer the target."""
+    if not body.endswith(":|"):
+        return body
+    once = body[:-2] + "|]"
+    once_seconds = _seconds(once, meter, unit, qpm)
+    return once if abs(once_seconds - target) < abs(seconds - target) else body
+
+
+def _banned(body: str, reached: bool) -> str:
+    """Before the target length, the tune may not end: no blank line, no ``|]``, no header line."""
+    if reached:
+        return FIELD_LETTERS if body.endswith("\n") else ""
+    if body.endswith("\n"):
+        return "\n" + FIELD_LETTERS
+    return "]" if body.endswith("|") else ""
+
+
+def repair_body(body: str, meter: str, unit: str) -> str:
+    """Drop the bars that break the meter and close the tune with a final bar line.
+
+    Raises _Retry when fewer than 80% of bars fit or fewer than four bars remain.
+    """
+    body = body.rstrip()
+    if body.endswith(("|:", "::")):
+        body = body[:-2].rstrip() + ":|"
+    elif not body.endswith(BAR_LINE_END):
+        body += " |]"
+    elif body.endswith("|") and not body.endswith(("||", ":|")):
+        body += "]"
+    analysis = analyse_body(body, meter, unit)
+    if len(analysis.bars) < MIN_BARS:
+        raise _Retry(f"the tune had only {len(analysis.bars)} bars")
+    if analysis.fit_rate < 0.8:
+        raise _Retry(f"{len(analysis.bad)} of {len(analysis.bars)} bars broke the meter")
+    for i in reversed(analysis.bad):
+        bar = analysis.bars[i]
+        cut_end = bar.close_end if bar.closing == "|" else bar.end
+        body = body[: bar.start] + body[cut_end:]
+    body = re.sub(r"[ \t]{2,}", " ", body).strip()
+    if len(analyse_body(body, meter, unit).bars) < MIN_BARS:
+        raise _Retry("too few bars were left after repair")
+    return body

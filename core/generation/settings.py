@@ -1,0 +1,30 @@
+"""What every model family shares when composing: loading a model once, and the common settings' checks."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from core.errors import UserError
+from core.generation.sampler import check_temperature, check_top_p
+from core.training.checkpoint import LoadedModel, find_model, load_checkpoint
+
+
+@lru_cache(maxsize=8)
+def load_model(name: str) -> LoadedModel:
+    """A model by name, loaded once per process."""
+    torch.set_flush_denormal(True)
+    return load_checkpoint(find_model(name))
+
+
+def check_common(s) -> None:
+    """The settings every model shares (ABC or MIDI): temperature, top-p, length, tempo, instrument."""
+    check_temperature(s.temperature)
+    check_top_p(s.top_p)
+    if not 2 <= s.seconds <= 600:
+        raise UserError(f"Length must be between 2 and 600 seconds, not {s.seconds}.")
+    if s.tempo is not None and not 20 <= s.tempo <= 400:
+        raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {s.tempo}.")
+    if not 0 <= s.program <= 127:
+        raise UserError(f"General MIDI program must be between 0 and 127, not {s.program}.")

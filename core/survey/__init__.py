@@ -1,0 +1,1 @@
+"""Listening surveys: clips, building a survey, response import/export and statistics."""
