@@ -18,6 +18,13 @@ def register(sub) -> None:
     p.add_argument("--full", action="store_true", help="add the mixed model, demographics and pairwise tests")
     p.add_argument("--exclude-failed-catch", action="store_true", help="leave out participants who failed a catch clip")
     p.add_argument("--min-listening-ms", type=float, help="leave out participants whose median listening is shorter")
+    p.add_argument("--exclude-failed-headphones", action="store_true",
+                   help="leave out participants who failed the headphone check (headphone_passed column)")
+    p.add_argument("--exclude-failed-checks", action="store_true",
+                   help="both of the above exclusions: what the Results page's 'exclude who failed a check' does")
+    p.add_argument("--margin", type=float, default=None,
+                   help="equivalence margin M: TOST of accuracy against 0.5 +/- M (default 0.1; for the "
+                        "survey database, the margin the survey was built with)")
     p.set_defaults(func=_cmd_survey_stats)
 
 
@@ -29,25 +36,31 @@ def register_admin(sub) -> None:
 
 
 def _cmd_survey_stats(args: argparse.Namespace) -> int:
-    from core.survey.responses import read_survey_file
-    from core.survey.stats import exclusions, report_text, summary
+    from core.survey.paired_io import read_any
+    from core.survey.stats.checks import exclude_failed
+    from core.survey.stats.equivalence import DEFAULT_MARGIN, check_margin
+    from core.survey.stats.report import analyse, report
 
+    margin = check_margin(args.margin) if args.margin is not None else None
     if args.survey is not None:
         if args.file:
             raise UserError("Give either a responses CSV or --survey ID, not both.")
-        from core.survey.responses import database_responses
-        from survey_db.store import responses_frame
+        from survey_db.screening import survey_responses
 
-        df = database_responses(responses_frame(args.survey))
+        df, survey_margin = survey_responses(args.survey)
+        margin = margin if margin is not None else survey_margin
     elif not args.file:
         raise UserError("Give a responses CSV or --survey ID: python -m core survey-stats FILE.csv --json.")
     else:
-        df = read_survey_file(args.file, args.key)
-    df, excluded = exclusions(df, args.exclude_failed_catch, args.min_listening_ms)
+        df = read_any(args.file, args.key)
+    catch = args.exclude_failed_catch or args.exclude_failed_checks
+    phones = args.exclude_failed_headphones or args.exclude_failed_checks
+    df, excluded = exclude_failed(df, catch, phones, args.min_listening_ms)
     if df.empty:
         raise UserError("Every participant was excluded: nothing is left to analyse.")
-    result = {**summary(df, full=args.full), "excluded": excluded.to_dict("records")}
-    print(json.dumps(result, indent=2, allow_nan=False) if args.json else report_text(result))
+    result = {**analyse(df, margin if margin is not None else DEFAULT_MARGIN, args.full),
+              "excluded": excluded.to_dict("records")}
+    print(json.dumps(result, indent=2, allow_nan=False) if args.json else report(result))
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import IO
 import pandas as pd
 
 from core.errors import UserError
+from core.survey.columns import screening_columns
 from core.survey.stats.schema import ANSWERS, COLUMNS, DEMOGRAPHICS, REQUIRED, TRUTHS
 
 Source = str | Path | bytes | IO
@@ -195,6 +196,7 @@ def validate_responses(df: pd.DataFrame, name: str = "the responses") -> pd.Data
                 f"{name}: is_catch {df['is_catch'][bad.idxmax()]!r} in row {bad.idxmax() + 2} is not true or false."
             )
         out["is_catch"] = flags.isin(_TRUE)
+    screening_columns(df, out, name)
     _check_consistent(out, name)
     answered = out["vote"].notna() | out["rating"].notna()
     if not answered.any():
@@ -295,6 +297,8 @@ def responses_to_csv(df: pd.DataFrame) -> str:
             out[column] = out[column].map(lambda x: neutralise(str(x)) if pd.notna(x) else x)
     if "is_catch" in out:
         out["is_catch"] = out["is_catch"].map({True: "true", False: "false"})
+    if "headphone_passed" in out:
+        out["headphone_passed"] = out["headphone_passed"].map(lambda v: "" if pd.isna(v) else str(bool(v)).lower())
     return out.to_csv(index=False, lineterminator="\n")
 
 

@@ -10,6 +10,8 @@ One row per response::
     group        str     optional: the model that made a machine clip, the corpus of a human clip
     listening_ms float   optional: how long the participant listened before answering (milliseconds)
     is_catch     bool    optional: an attention-check clip, left out of every statistic
+    plays        Int64   optional: how often the participant pressed Play on the clip
+    headphone_passed  boolean  optional: whether the participant passed the headphone check (Woods et al. 2017)
     age_band, musical_training, listening_habits   optional demographic answers (str)
     comment      str     optional free text
 
@@ -28,7 +30,7 @@ TRUTHS = (HUMAN, MACHINE)
 REQUIRED = ("participant", "clip", "truth")
 ANSWERS = ("vote", "rating")
 DEMOGRAPHICS = ("age_band", "musical_training", "listening_habits")
-OPTIONAL = ("group", "listening_ms", "is_catch", *DEMOGRAPHICS, "comment")
+OPTIONAL = ("group", "listening_ms", "is_catch", "plays", "headphone_passed", *DEMOGRAPHICS, "comment")
 COLUMNS = (*REQUIRED, *ANSWERS, *OPTIONAL)
 NATURAL_RATINGS = (1, 2)  # "perceived as natural": the R5 report's share of ratings 1 or 2
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.survey.stats.binary import (
+    binomial_p_value,
     clip_records,
     clip_table,
     clip_totals,
@@ -17,6 +18,7 @@ from core.survey.stats.binary import (
     signal_detection,
 )
 from core.survey.stats.breakdown import accuracy_by, accuracy_by_test, accuracy_distribution, participant_table
+from core.survey.stats.equivalence import tost, verdict
 from core.survey.stats.models import agreement, binomial_power, mixed_model
 from core.survey.stats.ratings import rating_summary, rating_tests, ratings_by
 from core.survey.stats.schema import DEMOGRAPHICS, HUMAN, MACHINE, TRUTHS, analysed, number, ratings, votes
@@ -57,7 +59,30 @@ def jsonable(obj):
     return obj
 
 
-def summary(df: pd.DataFrame, full: bool = False) -> dict:
+def equivalence_basis(df: pd.DataFrame) -> tuple[int, int, str]:
+    """(correct, n, basis) for the equivalence test of a single-clip survey: the votes when there are any;
+    else the ratings, a rating of 1-2 on a human clip or 4-5 on a machine clip counting as correct and 3 (no
+    lean) left out."""
+    v = votes(df)
+    if len(v):
+        return int((v["vote"] == v["truth"]).sum()), len(v), "votes"
+    r = ratings(df)
+    lean = r[r["rating"].astype(float) != 3]
+    right = ((lean["truth"] == HUMAN) & (lean["rating"].astype(float) <= 2)) | (
+        (lean["truth"] == MACHINE) & (lean["rating"].astype(float) >= 4))
+    return int(right.sum()), len(lean), "ratings (3 left out)"
+
+
+def with_equivalence(s: dict, df: pd.DataFrame, margin: float) -> dict:
+    """``s`` (a :func:`summary`) plus "equivalence" (TOST of the accuracy against 0.5 +/- margin) and
+    "headline" (the verdict sentence)."""
+    correct, n, basis = equivalence_basis(df)
+    eq = {**tost(correct, n, margin), "basis": basis}
+    p_value = binomial_p_value(correct, n)
+    return jsonable({**s, "equivalence": eq, "headline": verdict(p_value, correct / n if n else None, eq)})
+
+
+def summary(df: pd.DataFrame, full: bool = False, margin: float | None = None) -> dict:
     """Everything the CLI prints: the issue's contract plus totals, groups, rating tests, agreement and the
     per-participant accuracy distribution; ``full`` adds the mixed model, demographic breakdowns and pairwise
     comparisons (slower). Catch clips are left out of every figure (``n_catch`` counts them). ``power``: the
@@ -66,7 +91,8 @@ def summary(df: pd.DataFrame, full: bool = False) -> dict:
     Contract keys: n_responses; votes {human, machine}; overall {correct, incorrect, accuracy, error_rate,
     ci95 (of the error rate), p_value}; by_truth {human, machine} each {n, correct, error_rate, ci95}; sdt
     {hit_rate, false_alarm_rate, d_prime, criterion}; clips [...]; ratings {by_truth, by_group}, each name ->
-    {n, mean, p_natural}. None wherever the data cannot support a figure.
+    {n, mean, p_natural}. None wherever the data cannot support a figure. With ``margin``: also
+    "equivalence" and "headline" (:func:`with_equivalence`).
     """
     data = analysed(df)
     v, r = votes(df), ratings(df)
@@ -102,7 +128,7 @@ def summary(df: pd.DataFrame, full: bool = False) -> dict:
             for c in DEMOGRAPHICS
             if c in df.columns and df[c].notna().any()
         }
-    return jsonable(out)
+    return with_equivalence(jsonable(out), df, margin) if margin is not None else jsonable(out)
 
 
 def _pct(x: float | None) -> str:
