@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES = ("draft", "open", "paused", "closed")
+DESIGNS = ("single", "2afc")  # one clip at a time (vote and/or rating); paired forced choice
+SCREEN_FAIL = ("flag", "end")  # a failed headphone check: flag the participant, or end their visit politely
 QUESTIONS = ("binary", "rating", "both")
 TRUTHS = ("human", "machine")
 
@@ -45,6 +47,10 @@ class Survey(Base):
         CheckConstraint("status IN ('draft', 'open', 'paused', 'closed')", name="ck_survey_status"),
         CheckConstraint("question IN ('binary', 'rating', 'both')", name="ck_survey_question"),
         CheckConstraint("clips_per_participant >= 0", name="ck_survey_clips_per_participant"),
+        CheckConstraint("design IN ('single', '2afc')", name="ck_survey_design"),
+        CheckConstraint("margin > 0 AND margin < 0.5", name="ck_survey_margin"),
+        CheckConstraint("screen_fail IN ('flag', 'end')", name="ck_survey_screen_fail"),
+        UniqueConstraint("dashboard_token", name="uq_survey_dashboard_token"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +67,15 @@ class Survey(Base):
     completion_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     policy: Mapped[dict] = mapped_column(JSON, default=dict)  # core.clips.ClipPolicy as a dict
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # issue 15 (migration 0002): the paired design, the equivalence margin, measured listening, screening
+    design: Mapped[str] = mapped_column(String(10), default="single")
+    margin: Mapped[float] = mapped_column(Float, default=0.1)  # TOST: accuracy within 0.5 +/- margin
+    require_full_play: Mapped[bool] = mapped_column(Boolean, default=False)
+    headphone_screen: Mapped[bool] = mapped_column(Boolean, default=False)  # Woods et al. 2017
+    screen_fail: Mapped[str] = mapped_column(String(10), default="flag")
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    practice: Mapped[bool] = mapped_column(Boolean, default=False)
+    dashboard_token: Mapped[str | None] = mapped_column(String(32), nullable=True)  # read-only Results link
 
 
 class Clip(Base):
@@ -101,6 +116,9 @@ class Participant(Base):
     headphone_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    screen_key: Mapped[list | None] = mapped_column(JSON, nullable=True)  # the quiet tone (1-3) of each trial
+    screen_correct: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    instructions_done: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Response(Base):
@@ -122,3 +140,28 @@ class Response(Base):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     listening_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    plays: Mapped[int | None] = mapped_column(Integer, nullable=True)  # times Play was pressed (None: not measured)
+
+
+class Trial(Base):
+    """One 2AFC trial dealt to a participant: a human and a machine clip, the human one first (1) or second (2);
+    chosen_position is the participant's answer (None until given)."""
+
+    __tablename__ = "trial"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "position", name="uq_trial_participant_position"),
+        CheckConstraint("human_position IN (1, 2)", name="ck_trial_human_position"),
+        CheckConstraint("chosen_position IS NULL OR chosen_position IN (1, 2)", name="ck_trial_chosen_position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order within the participant's visit, from 0
+    human_clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    machine_clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    human_position: Mapped[int] = mapped_column(Integer)
+    is_catch: Mapped[bool] = mapped_column(Boolean, default=False)
+    chosen_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listening_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    plays: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -21,8 +21,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.errors import UserError
+from core.survey import headphones
+from survey_db import paired as pairs
 from survey_db.engine import transaction, write
 from survey_db.models import Clip, Participant, Response, Survey
+from survey_db.paired import PublicTrial
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 or over")
 MUSICAL_TRAINING = ("none", "under 2 years", "2-5 years", "over 5 years", "professional musician")
@@ -53,14 +56,22 @@ class PublicSurvey:
     headphone_check: bool
     min_listen_seconds: float
     policy: dict
+    design: str = "single"
+    require_full_play: bool = False
+    headphone_screen: bool = False
+    screen_fail: str = "flag"
+    instructions: str = ""
+    practice: bool = False
 
 
 @dataclass(frozen=True)
 class ParticipantState:
-    """Where a participant is: step is "demographics", "headphones", "clip", "comment" or "done".
+    """Where a participant is: step is "demographics", "headphones" (volume check), "screen" (the headphone
+    check), "screened_out" (failed it, where the survey ends visits then), "instructions", "clip", "pair"
+    (2AFC), "comment" or "done".
 
-    answered/total count clips; clip is the public id of the next clip (step "clip"); completion_code is set
-    at "done" when the survey has one.
+    answered/total count clips (trials in 2AFC); clip is the public id of the next clip (step "clip"), trial
+    the next 2AFC trial (step "pair"); completion_code is set at "done" when the survey has one.
     """
 
     survey: PublicSurvey
@@ -70,6 +81,7 @@ class ParticipantState:
     clip: str | None
     headphone_tones: int
     completion_code: str | None
+    trial: PublicTrial | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,9 @@ def _public(survey: Survey) -> PublicSurvey:
         token=survey.token, title=survey.title, status=survey.status, question=survey.question,
         consent_text=survey.consent_text, ask_demographics=survey.ask_demographics, ask_comment=survey.ask_comment,
         headphone_check=survey.headphone_check, min_listen_seconds=survey.min_listen_seconds,
-        policy=dict(survey.policy or {}),
+        policy=dict(survey.policy or {}), design=survey.design, require_full_play=survey.require_full_play,
+        headphone_screen=survey.headphone_screen, screen_fail=survey.screen_fail, instructions=survey.instructions,
+        practice=survey.practice,
     )
 
 
@@ -141,14 +155,20 @@ def join(survey_token: str, url: str | None = None) -> str:
         _require_open(survey)
         clips = session.scalars(select(Clip).where(Clip.survey_id == survey.id)).all()
         rng = random.Random(secrets.randbits(64))
-        plan = deal([Slot(c.id, c.truth, c.is_catch, c.assigned) for c in clips], survey.clips_per_participant, rng)
+        paired = survey.design == "2afc"
+        plan = [] if paired else deal([Slot(c.id, c.truth, c.is_catch, c.assigned) for c in clips],
+                                      survey.clips_per_participant, rng)
+        participant = Participant(
+            survey_id=survey.id, token=secrets.token_hex(16), plan=plan, headphone_tones=rng.randint(2, 5),
+            screen_key=headphones.new_key(rng) if survey.headphone_screen else None,
+        )
+        session.add(participant)
+        if paired:
+            session.flush()
+            participant.plan = plan = pairs.add_trials(session, survey, participant, clips, rng)
         for clip in clips:
             if clip.id in plan:
                 clip.assigned += 1
-        participant = Participant(
-            survey_id=survey.id, token=secrets.token_hex(16), plan=plan, headphone_tones=rng.randint(2, 5)
-        )
-        session.add(participant)
         return participant.token
 
     return write(run, url)
@@ -176,11 +196,26 @@ def state(survey_token: str, participant_token: str, url: str | None = None) -> 
         survey, p = _participant(session, survey_token, participant_token)
         answered = _answered(session, p)
         remaining = [cid for cid in p.plan if cid not in answered]
-        clip = None
+        clip = trial = None
+        if survey.design == "2afc":
+            trial = pairs.next_trial(session, p)
+            done, total = pairs.trial_counts(session, p)
+            remaining, p_total = ([trial] if trial else []), total
+        else:
+            p_total = len(p.plan)
+        screened_out = survey.screen_fail == "end" and pairs.passed(p.screen_correct) is False
         if survey.ask_demographics and not p.demographics_done:
             step = "demographics"
         elif survey.headphone_check and not p.headphone_ok:
             step = "headphones"
+        elif survey.headphone_screen and p.screen_correct is None:
+            step = "screen"
+        elif screened_out:
+            step = "screened_out"
+        elif (survey.instructions or survey.practice) and not p.instructions_done:
+            step = "instructions"
+        elif trial is not None:
+            step = "pair"
         elif remaining:
             step = "clip"
             clip = session.scalar(select(Clip.public_id).where(Clip.id == remaining[0]))
@@ -188,9 +223,11 @@ def state(survey_token: str, participant_token: str, url: str | None = None) -> 
             step = "comment"
         else:
             step = "done"
+        answered_n = done if survey.design == "2afc" else len(p.plan) - len(remaining)
         return ParticipantState(
-            survey=_public(survey), step=step, answered=len(p.plan) - len(remaining), total=len(p.plan), clip=clip,
+            survey=_public(survey), step=step, answered=answered_n, total=p_total, clip=clip,
             headphone_tones=p.headphone_tones, completion_code=survey.completion_code if step == "done" else None,
+            trial=trial,
         )
 
 
@@ -256,9 +293,12 @@ def _check_answer(question: str, vote: str | None, rating: int | None) -> None:
 
 def record_vote(
     survey_token: str, participant_token: str, public_id: str, vote: str | None, rating: int | None,
-    listening_ms: int, url: str | None = None,
+    listening_ms: int, url: str | None = None, plays: int | None = None, played_to_end: bool = True,
 ) -> bool:
     """Store one answer at once; True when stored, False when this participant had already answered the clip.
+
+    plays: how often Play was pressed (None: not measured); played_to_end: False refuses the answer when the
+    survey asks for each clip to be played to its end.
 
     UserError (nothing written) for: a survey that is not open, a participant or clip not of this survey,
     a vote other than human/machine, a rating outside 1-5, a missing or unasked answer, a listening time that
@@ -276,10 +316,12 @@ def record_vote(
         _check_answer(survey.question, vote, rating)
         if listening_ms < survey.min_listen_seconds * 1000:
             raise UserError(f"Please listen for at least {survey.min_listen_seconds:g} seconds before answering.")
+        if survey.require_full_play and not played_to_end:
+            raise UserError("Please play the piece to its end before answering.")
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         stmt = insert(Response).values(
             participant_id=p.id, clip_id=clip_id, vote=vote, rating=rating, listening_ms=listening_ms,
-            created_at=datetime.now(UTC),
+            created_at=datetime.now(UTC), plays=plays,
         ).on_conflict_do_nothing(index_elements=["participant_id", "clip_id"]).returning(Response.id)
         stored = session.execute(stmt).first() is not None  # no row back: the unique pair was already there
         if stored and not survey.ask_comment:
@@ -300,7 +342,9 @@ def finish(survey_token: str, participant_token: str, comment: str | None, url: 
     def run(session) -> None:
         survey, p = _participant(session, survey_token, participant_token)
         _require_open(survey)
-        if len(_answered(session, p)) < len(p.plan):
+        done, total = pairs.trial_counts(session, p) if survey.design == "2afc" else (len(_answered(session, p)),
+                                                                                   len(p.plan))
+        if done < total:
             raise UserError("Please answer every clip before finishing.")
         p.comment = comment
         p.finished_at = p.finished_at or datetime.now(UTC)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.errors import UserError
+from core.survey.design import validate_design
 from survey_db.engine import database_url, transaction, write
 from survey_db.models import QUESTIONS, STATUSES, TRUTHS, Clip, Participant, Response, Survey
 
@@ -64,6 +65,18 @@ class SurveySpec:
     min_listen_seconds: float = 0.0
     completion_code: str | None = None
     policy: dict = field(default_factory=dict)
+    # issue 15: design "single" (one clip at a time) or "2afc" (a human and a machine clip per trial, which was
+    # made by a person?; clips_per_participant then counts trials); margin: equivalence margin, set before
+    # opening; require_full_play: each clip played to its end before an answer; headphone_screen: the Woods et
+    # al. check, screen_fail "flag" or "end"; instructions (shown before the first clip), practice: one trial
+    # with the catch clips (or a tone) before the real ones
+    design: str = "single"
+    margin: float = 0.1
+    require_full_play: bool = False
+    headphone_screen: bool = False
+    screen_fail: str = "flag"
+    instructions: str = ""
+    practice: bool = False
 
     def validate(self) -> None:
         """Raise UserError for an empty title, an unknown question type or a setting out of range."""
@@ -80,6 +93,7 @@ class SurveySpec:
             raise UserError(f"Minimum listening time must be between 0 and 600 s, not {self.min_listen_seconds}.")
         if self.completion_code is not None and not 1 <= len(self.completion_code.strip()) <= 64:
             raise UserError("A completion code has 1 to 64 characters.")
+        validate_design(self.design, self.margin, self.screen_fail, self.instructions)
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,7 @@ def create_survey(spec: SurveySpec, clips: list[ClipLike], url: str | None = Non
             ask_comment=spec.ask_comment, headphone_check=spec.headphone_check,
             clips_per_participant=spec.clips_per_participant, min_listen_seconds=spec.min_listen_seconds,
             completion_code=(spec.completion_code or "").strip() or None, policy=dict(spec.policy),
+            **design_settings(spec),
         )
         session.add(survey)
         session.flush()
@@ -138,6 +153,13 @@ def create_survey(spec: SurveySpec, clips: list[ClipLike], url: str | None = Non
         return survey.id
 
     return write(run, url)
+
+
+def design_settings(spec: SurveySpec) -> dict:
+    """The issue-15 columns of a survey from its spec."""
+    return {"design": spec.design, "margin": float(spec.margin), "require_full_play": spec.require_full_play,
+            "headphone_screen": spec.headphone_screen, "screen_fail": spec.screen_fail,
+            "instructions": spec.instructions.strip(), "practice": spec.practice}
 
 
 def _insert_clips(session, survey_id: int, clips: list[ClipLike]) -> None:

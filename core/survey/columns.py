@@ -31,7 +31,7 @@ def parse_flags(col: pd.Series, name: str, column: str) -> pd.Series:
 def parse_counts(col: pd.Series, name: str, column: str = "plays") -> pd.Series:
     """Whole numbers 0-1000 (how often a clip was played); empty cells missing."""
     values = pd.to_numeric(col.replace("", None), errors="coerce")
-    bad = (col.ne("") & values.isna()) | (values < 0) | (values > MAX_PLAYS) | (values % 1 != 0)
+    bad = col.ne("") & (values.isna() | (values < 0) | (values > MAX_PLAYS) | (values % 1 != 0))
     if bad.any():
         raise UserError(f"{name}: {column} {col[bad.idxmax()]!r} in row {row_of(bad)} is not a whole number "
                         f"from 0 to {MAX_PLAYS}.")
