@@ -10,6 +10,8 @@ import streamlit as st
 
 from core.errors import UserError
 from core.survey.clips import policy_from_dict, tone_check_wav
+from pages.common import survey_steps
+from pages.common.player import listening_ms, player
 from survey_db import participants as P
 
 ANSWER = {"human": "A person", "machine": "A computer"}
@@ -51,8 +53,9 @@ except UserError as exc:
     stop_with(str(exc))
 if state.step != "done" and survey.status != "open":
     stop_with(P.NOT_OPEN[survey.status], st.warning)
-if state.step != "done":
-    st.progress(state.answered / state.total, text=f"{state.answered} of {state.total} clips answered")
+if state.step not in ("done", "screened_out"):
+    unit = "pairs" if survey.design == "2afc" else "clips"
+    st.progress(state.answered / max(state.total, 1), text=f"{state.answered} of {state.total} {unit} answered")
 
 
 def run_step(action) -> None:
@@ -94,7 +97,9 @@ elif state.step == "clip":
     position = state.answered + 1
     shown = st.session_state.setdefault(f"shown_at_{person}_{position}", time.monotonic())
     st.subheader(f"Clip {position} of {state.total}")
-    st.audio(P.clip_audio(survey_token, person, state.clip), format="audio/wav")
+    report = player(P.clip_audio(survey_token, person, state.clip), "piece", key=f"clip_{position}")
+    if survey.require_full_play:
+        st.caption("Play the piece to its end before answering.")
     with st.form(f"answer_{position}"):
         vote = rating = None
         if survey.question in ("binary", "both"):
@@ -104,8 +109,12 @@ elif state.step == "clip":
             rating = st.radio("Person or computer?", list(RATING), format_func=RATING.get, index=None, horizontal=True,
                               key=f"rating_{position}")
         if st.form_submit_button("Next", type="primary"):
-            ms = int((time.monotonic() - shown) * 1000)
-            run_step(lambda: P.record_vote(survey_token, person, state.clip, vote, rating, ms))
+            ms = listening_ms([report], shown)
+            run_step(lambda: P.record_vote(survey_token, person, state.clip, vote, rating, ms, plays=report["plays"],
+                                           played_to_end=report["ended"]))
+
+elif state.step in survey_steps.STEPS:
+    survey_steps.show(state, survey_token, person)
 
 elif state.step == "comment":
     st.subheader("Anything to add? (optional)")

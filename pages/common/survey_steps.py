@@ -1,0 +1,105 @@
+"""The participant page's added steps (issue 15): the headphone check, the end after a failed check, the
+instructions with an optional practice trial, and the paired (2AFC) trial. Thin: the work is in core and
+survey_db; nothing shown tells which clip is the person's or which tone is quiet."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core.errors import UserError
+from core.survey import headphones
+from core.survey.clips import catch_clips, policy_from_dict
+from pages.common.player import listening_ms, player
+from survey_db import participants as P
+from survey_db import screening
+
+STEPS = ("screen", "screened_out", "instructions", "pair")
+POSITIONS = {1: "The first", 2: "The second"}
+
+
+def _store(action) -> None:
+    try:
+        action()
+    except UserError as exc:
+        st.error(str(exc))
+    else:
+        st.rerun()
+
+
+def show(state: P.ParticipantState, survey_token: str, person: str) -> None:
+    """Render the step ``state.step`` (one of :data:`STEPS`)."""
+    {"screen": _screen, "screened_out": _screened_out, "instructions": _instructions, "pair": _pair}[state.step](
+        state, survey_token, person)
+
+
+def _screen(state, survey_token: str, person: str) -> None:
+    st.subheader("Headphone check")
+    st.write("Put on your headphones. Each sound below has three tones: which tone is the quietest? "
+             "Play each sound once, at a comfortable volume.")
+    with st.form("screen"):
+        answers = []
+        for i in range(headphones.TRIALS):
+            st.audio(screening.screen_trial_wav(survey_token, person, i), format="audio/wav")
+            answers.append(st.radio(f"Sound {i + 1}: the quietest tone was", [1, 2, 3], index=None, horizontal=True,
+                                    format_func=lambda n: ("first", "second", "third")[n - 1], key=f"screen_{i}"))
+        if st.form_submit_button("Continue", type="primary"):
+            _store(lambda: screening.submit_screen(survey_token, person, answers))
+
+
+def _screened_out(state, survey_token: str, person: str) -> None:
+    st.info("Thank you for your time. This study needs headphones, and the check suggests that the sound is "
+            "reaching you through loudspeakers, so we will not ask you to go on. Nothing else is needed from you.")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _practice_clips(policy: dict) -> tuple[bytes, bytes]:
+    human, machine = catch_clips(policy_from_dict(policy))
+    return human.wav, machine.wav
+
+
+def _instructions(state, survey_token: str, person: str) -> None:
+    survey = state.survey
+    st.subheader("Before you start")
+    st.write(survey.instructions or "Listen to each piece, then answer.")
+    if survey.practice:
+        st.markdown("**Practice** (not counted): a well-known tune made by a person, and random notes made by a "
+                    "computer.")
+        human, machine = _practice_clips(survey.policy)
+        st.audio(human, format="audio/wav")
+        st.audio(machine, format="audio/wav")
+        guess = st.radio("Which was made by a person?", list(POSITIONS), format_func=POSITIONS.get, index=None,
+                         horizontal=True, key="practice_guess")
+        if guess is not None:
+            (st.success if guess == 1 else st.warning)(
+                "The first was made by a person: it is 'Twinkle, Twinkle, Little Star'. The second is random notes.")
+    if st.button("Start", type="primary", key="instructions_done"):
+        _store(lambda: screening.finish_instructions(survey_token, person))
+
+
+def _pair(state, survey_token: str, person: str) -> None:
+    trial = state.trial
+    survey = state.survey
+    shown = st.session_state.setdefault(f"shown_pair_{person}_{trial.position}", time.monotonic())
+    st.subheader(f"Pair {state.answered + 1} of {state.total}")
+    st.write("One of these two pieces was made by a person, the other by a computer.")
+    reports = []
+    for slot, public_id in ((1, trial.first), (2, trial.second)):
+        st.markdown(f"**{POSITIONS[slot]} piece**")
+        reports.append(player(P.clip_audio(survey_token, person, public_id), f"piece {slot}",
+                              key=f"pair_{trial.position}_{slot}"))
+    if survey.require_full_play:
+        st.caption("Play both pieces to their end before answering.")
+    with st.form(f"pair_{trial.position}"):
+        chosen = st.radio("Which was made by a person?", list(POSITIONS), format_func=lambda p: f"{POSITIONS[p]} piece",
+                          index=None, horizontal=True, key=f"chosen_{trial.position}")
+        if st.form_submit_button("Next", type="primary"):
+            if chosen is None:
+                st.error("Please choose the first or the second piece.")
+                return
+            ms = listening_ms(reports, shown)
+            plays = sum(r["plays"] for r in reports)
+            ended = all(r["ended"] for r in reports)
+            _store(lambda: screening.record_choice(survey_token, person, trial.position, int(chosen), ms, plays,
+                                                   ended))
