@@ -177,3 +177,14 @@ def dashboard_survey(token: str, url: str | None = None) -> int:
     if survey_id is None:
         raise UserError("This dashboard link is not valid (or it was revoked).")
     return int(survey_id)
+
+
+def survey_settings(survey_id: int, url: str | None = None) -> dict:
+    """The issue-15 settings of a survey (design, margin, screening, dashboard token) for the admin pages."""
+    with transaction(url) as session:
+        s = session.get(Survey, survey_id)
+        if s is None:
+            raise UserError(f"There is no survey {survey_id}.")
+        return {"design": s.design, "margin": s.margin, "require_full_play": s.require_full_play,
+                "headphone_screen": s.headphone_screen, "screen_fail": s.screen_fail,
+                "instructions": s.instructions, "practice": s.practice, "dashboard_token": s.dashboard_token}

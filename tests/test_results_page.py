@@ -30,7 +30,7 @@ def test_dashboard_shows_the_numbers_their_meaning_and_exports(survey_id):
     assert "50.0% of 32 votes named the clip's true source" in text
     assert "the listeners' lean" in text
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Responses (CSV)", "Summary (JSON)"]
+    assert labels == ["Chart (PNG)", "Chart (SVG)", "Summary (JSON)", "Responses (CSV)"]
 
 
 def test_cli_reads_the_survey_database_and_csv_round_trips(survey_id, tmp_path):

@@ -61,8 +61,6 @@ def build_clips(
 ) -> tuple[list[PreparedClip], list[str]]:
     """The clips of ``request`` and notes on what was skipped; UserError when a requested share cannot be met."""
     from core.data.corpus import load_corpus
-    from core.generation.compose import ComposeSettings, compose, load_model
-    from core.generation.midi_compose import MidiComposeSettings, compose_midi
 
     request.validate()
     policy.validate()
@@ -88,28 +86,44 @@ def build_clips(
             raise UserError(f"Only {made} of the {len(tunes)} test tunes of {request.corpus} make a full excerpt.")
     for abc, meta, *midi in request.history:
         clips.append(machine_clip(_history_piece(abc, meta, midi[0] if midi else None, policy), policy))
-    seconds = request_seconds(policy)
     for model in request.models:
-        loaded = load_model(model)
-        seed, made = request.first_seed, 0
-        while made < request.per_model:
-            if seed - request.first_seed >= TRIES_PER_CLIP * request.per_model:
-                raise UserError(f"{model} made only {made} usable tunes in {seed - request.first_seed} tries.")
-            progress(f"{model}: tune {made + 1} of {request.per_model} (seed {seed})")
-            try:
-                if loaded.card.is_midi:
-                    piece = compose_midi(MidiComposeSettings(model=model, seed=seed, temperature=request.temperature,
-                                                             seconds=seconds, tempo=policy.tempo_qpm), loaded)
-                else:
-                    piece = compose(ComposeSettings(model=model, seed=seed, temperature=request.temperature,
-                                                    seconds=seconds, tempo=policy.tempo_qpm), loaded)
-                clips.append(machine_clip(piece, policy))
-                made += 1
-            except UserError as exc:
-                notes.append(f"Skipped {model} seed {seed}: {exc}")
-            seed += 1
+        sampled, skipped = model_clips(model, request.per_model, request.temperature, request.first_seed, policy,
+                                       progress)
+        clips += sampled
+        notes += skipped
     if request.catch:
         clips += catch_clips(policy, seed=request.first_seed)
+    return clips, notes
+
+
+def model_clips(
+    model: str, count: int, temperature: float, first_seed: int, policy: ClipPolicy,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> tuple[list[PreparedClip], list[str]]:
+    """``count`` clips sampled from ``model`` with seeds first_seed, first_seed + 1, ... (a seed whose tune cannot
+    make a full excerpt is skipped with a note); UserError after 4 x count tries."""
+    from core.generation.compose import ComposeSettings, compose, load_model
+    from core.generation.midi_compose import MidiComposeSettings, compose_midi
+
+    loaded, seconds = load_model(model), request_seconds(policy)
+    clips: list[PreparedClip] = []
+    notes: list[str] = []
+    seed = first_seed
+    while len(clips) < count:
+        if seed - first_seed >= TRIES_PER_CLIP * count:
+            raise UserError(f"{model} made only {len(clips)} usable tunes in {seed - first_seed} tries.")
+        progress(f"{model}: tune {len(clips) + 1} of {count} (seed {seed})")
+        try:
+            if loaded.card.is_midi:
+                piece = compose_midi(MidiComposeSettings(model=model, seed=seed, temperature=temperature,
+                                                         seconds=seconds, tempo=policy.tempo_qpm), loaded)
+            else:
+                piece = compose(ComposeSettings(model=model, seed=seed, temperature=temperature, seconds=seconds,
+                                                tempo=policy.tempo_qpm), loaded)
+            clips.append(machine_clip(piece, policy))
+        except UserError as exc:
+            notes.append(f"Skipped {model} seed {seed}: {exc}")
+        seed += 1
     return clips, notes
 
 

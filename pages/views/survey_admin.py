@@ -1,12 +1,13 @@
-"""Survey admin: each survey's link, open / pause / close, how evenly its clips were dealt, the votes as CSV."""
+"""Survey admin: each survey's link, open / pause / close, its clips to preview and (while a draft) edit, how
+evenly its clips were dealt, the votes as CSV."""
 
 import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
-from core.survey.responses import responses_to_csv
+from pages.common import draft_editor
 from pages.common.admin import require_admin, survey_link
-from survey_db import store
+from survey_db import screening, store
 
 ACTIONS = {"open": "Open", "paused": "Pause", "closed": "Close"}
 ALLOWED = {"draft": ("open", "closed"), "open": ("paused", "closed"), "paused": ("open", "closed"), "closed": ()}
@@ -25,9 +26,13 @@ st.dataframe(pd.DataFrame([{
 } for s in surveys]), hide_index=True, width="stretch")
 
 by_id = {s.id: s for s in surveys}
-chosen = by_id[st.selectbox("Survey", list(by_id), format_func=lambda i: f"{i} · {by_id[i].title} · {by_id[i].status}",
-                            key="a_survey")]
-st.markdown(f"**Participant link** ({chosen.status}; a survey takes answers only while open):")
+# the label leaves the status out, so that opening a survey keeps it chosen; the status is shown beside it
+chosen = by_id[st.selectbox("Survey", list(by_id), format_func=lambda i: f"{i} · {by_id[i].title}", key="a_survey")]
+if notice := st.session_state.pop("a_notice", None):
+    st.success(notice)
+extra = screening.survey_settings(chosen.id)
+st.markdown(f"**Status: {chosen.status}** · design {extra['design']} · equivalence margin ±{extra['margin']:g}")
+st.markdown("**Participant link** (a survey takes answers only while open):")
 st.code(survey_link(chosen.token), language=None)
 columns = st.columns(3)
 for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
@@ -40,15 +45,20 @@ for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
             st.rerun()
 
 st.subheader("Clips")
-st.caption("Dealt: participants given the clip (dealt evenly); answers: votes stored.")
-st.dataframe(store.clip_table(chosen.id), hide_index=True, width="stretch")
+draft_editor.preview(chosen.id, chosen.status)
+with st.expander("Dealing: how often each clip was dealt and answered"):
+    st.caption("Dealt: participants given the clip (dealt evenly); answers: votes stored.")
+    st.dataframe(store.clip_table(chosen.id), hide_index=True, width="stretch")
+if chosen.status == "draft":
+    with st.expander("Settings (while a draft)"):
+        draft_editor.settings_form(chosen.id)
 
 st.subheader("Responses")
-responses = store.responses_frame(chosen.id)
+responses, design = screening.raw_responses(chosen.id)
 if responses.empty:
     st.info("No answers yet.")
 else:
     st.dataframe(responses, hide_index=True, width="stretch")
-    st.download_button("Download responses (CSV)", responses_to_csv(responses), f"survey-{chosen.id}-responses.csv",
-                       "text/csv", key="a_download")
+    st.download_button("Download responses (CSV)", screening.export_csv(responses, design),
+                       f"survey-{chosen.id}-responses.csv", "text/csv", key="a_download")
     st.caption("Analyse it with `python -m core survey-stats FILE.csv`.")

@@ -9,6 +9,8 @@ from core.data.corpus import BUILTIN
 from core.errors import UserError
 from core.survey.build import BuildRequest, build_clips
 from core.survey.clips import MAX_UPLOAD_BYTES, ClipPolicy
+from core.survey.design import DEFAULT_INSTRUCTIONS, DESIGNS, SCREEN_FAIL
+from core.survey.stats.equivalence import DEFAULT_ICC, DEFAULT_MARGIN, plan_participants
 from pages.common import models_by_name
 from pages.common.admin import require_admin, survey_link
 from survey_db import store
@@ -22,6 +24,30 @@ st.caption("Every clip, human or machine, is played by the same instrument and S
 models = list(models_by_name())  # best test bits per character first
 history = st.session_state.get("history", [])
 
+st.subheader("Design and plan")
+c1, c2, c3, c4 = st.columns(4)
+design = c1.radio("Design", list(DESIGNS), format_func=DESIGNS.get, key="b_design")
+margin = c2.number_input("Equivalence margin", 0.01, 0.49, DEFAULT_MARGIN, 0.01, key="b_margin",
+                         help="Accuracy within 50% ± this margin counts as 'listeners could not tell them apart' "
+                              "(TOST); fixed now, before the survey opens.")
+per_participant = c3.number_input("Clips per participant, or pairs in 2AFC (0: all)", 0, 200, 0,
+                                  key="b_per_participant")
+icc = c4.number_input("Assumed clustering (ICC)", 0.0, 0.9, DEFAULT_ICC, 0.01, key="b_icc",
+                      help="Correlation of one listener's answers; inflates the sample by 1 + (m - 1) ICC.")
+n_human = st.session_state.get("b_n_human", 4)
+n_machine = len(st.session_state.get("b_models", models[:1])) * st.session_state.get("b_per_model", 4)
+answers = int(per_participant) or (n_human * n_machine if design == "2afc" else n_human + n_machine)
+try:
+    plan = plan_participants(float(margin), max(1, answers), float(icc))
+    st.info(f"**Planner**: to show that listeners cannot tell them apart (accuracy within "
+            f"{100 * (0.5 - margin):.0f}-{100 * (0.5 + margin):.0f}%) with 80% power when they truly guess, "
+            f"recruit **{plan['participants']} participants** ({plan['votes']} answers, {answers} each). "
+            f"Assumes independent answers would need {plan['votes_independent']} (exact TOST power), inflated by a "
+            f"design effect of {plan['design_effect']:.2f} for an intra-class correlation of {icc:g} between one "
+            f"listener's answers; excluded participants must be replaced.")
+except UserError as exc:
+    st.warning(str(exc))
+
 with st.form("builder"):
     title = st.text_input("Title (participants see it)", "Human or machine?", max_chars=200, key="b_title")
     question = st.radio("Question", list(QUESTIONS), format_func=QUESTIONS.get, horizontal=True, key="b_question")
@@ -31,10 +57,18 @@ with st.form("builder"):
     comment = c2.checkbox("Ask for a comment", key="b_comment")
     headphones = c3.checkbox("Volume check first", key="b_headphones")
     catch = c4.checkbox("Catch clips", key="b_catch", help="A known human tune and random notes: attention checks")
-    c1, c2, c3 = st.columns(3)
-    per_participant = c1.number_input("Clips per participant (0: all)", 0, 200, 0, key="b_per_participant")
-    min_listen = c2.number_input("Minimum listening before a vote (s)", 0.0, 120.0, 5.0, key="b_min_listen")
-    code = c3.text_input("Completion code (optional)", max_chars=64, key="b_code")
+    c1, c2 = st.columns(2)
+    min_listen = c1.number_input("Minimum listening before a vote, from Play (s)", 0.0, 120.0, 5.0, key="b_min_listen")
+    code = c2.text_input("Completion code (optional)", max_chars=64, key="b_code")
+    st.markdown("**Screening and instructions**")
+    c1, c2, c3, c4 = st.columns(4)
+    screen = c1.checkbox("Headphone check (Woods et al. 2017)", key="b_screen",
+                         help="Three 200 Hz tones, one in antiphase: 'which is quietest?', 6 trials, pass with 5")
+    screen_fail = c2.radio("On a failed check", list(SCREEN_FAIL), format_func=SCREEN_FAIL.get, key="b_screen_fail")
+    full_play = c3.checkbox("Play each clip to its end before answering", key="b_full_play")
+    practice = c4.checkbox("Practice trial", key="b_practice", help="A known tune against random notes, not counted")
+    instructions = st.text_area("Instructions (shown before the first clip; empty: no instructions page)",
+                                DEFAULT_INSTRUCTIONS, max_chars=5000, key="b_instructions")
 
     st.subheader("Clips")
     c1, c2, c3, c4 = st.columns(4)
@@ -64,7 +98,8 @@ if submitted:
     spec = store.SurveySpec(
         title=title, question=question, consent_text=consent, ask_demographics=demographics, ask_comment=comment,
         headphone_check=headphones, clips_per_participant=int(per_participant), min_listen_seconds=float(min_listen),
-        completion_code=code.strip() or None,
+        completion_code=code.strip() or None, design=design, margin=float(margin), require_full_play=full_play,
+        headphone_screen=screen, screen_fail=screen_fail, instructions=instructions, practice=practice,
     )
     policy = ClipPolicy(excerpt_seconds=float(excerpt), program=GM_INSTRUMENTS[instrument],
                         tempo_qpm=float(tempo) or None, target_lufs=float(loudness))

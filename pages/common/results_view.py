@@ -1,0 +1,119 @@
+"""The Results dashboard's parts for either design (Streamlit only; every figure comes from core.survey.stats)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core.survey import stats
+from core.survey.stats.report import clip_chart, methods_paragraph
+from core.survey.stats.schema import ratings
+
+
+def pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _interval(ci) -> str:
+    return "n/a" if not ci else f"{pct(ci[0])} to {pct(ci[1])}"
+
+
+def _p(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def headline(s: dict) -> None:
+    """The verdict and the equivalence test."""
+    kind = {"could_not_tell": st.success, "could_tell": st.warning}.get(s["headline"]["verdict"], st.info)
+    kind(s["headline"]["sentence"])
+    eq = s["equivalence"]
+    st.caption(f"Equivalence (two one-sided exact binomial tests, margin ±{eq['margin']:g} around 50%, fixed before "
+               f"the survey opened): p = {_p(eq['p_value'])}, 90% interval of the accuracy {_interval(eq['ci90'])}. "
+               "'Could not tell them apart' is said only when this test passes; a non-significant binomial test "
+               "alone is not evidence of no difference.")
+
+
+def single(s: dict, df: pd.DataFrame) -> None:
+    """The single-clip design: metrics and their sentences, clips, error rates, ratings (catch clips left out)."""
+    sentences = stats.explain(s)
+    o, sdt = s["overall"], s["sdt"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Answers", s["n_responses"], help=sentences["responses"])
+    c2.metric("Accuracy", pct(o["accuracy"]), help=sentences.get("accuracy"))
+    for column, label, key in ((c3, "d'", "d_prime"), (c4, "c", "criterion")):
+        value = "n/a" if sdt[key] is None else f"{sdt[key] + 0.0:.2f}"  # + 0.0: never "-0.00"
+        column.metric(label, value, help=sentences.get(key))
+    for sentence in sentences.values():
+        st.markdown(f"- {sentence}")
+    st.subheader("Clips")
+    clips = pd.DataFrame(s["clips"])
+    st.dataframe(clips.fillna(""), hide_index=True, width="stretch")
+    st.subheader("Error rates")
+    st.dataframe(pd.DataFrame([{"clips": f"{truth} clips", "votes": t["n"], "error rate": pct(t["error_rate"]),
+                                "95% interval": _interval(t["ci95"])} for truth, t in s["by_truth"].items()]),
+                 hide_index=True, width="stretch")
+    if s["groups"]:
+        st.dataframe(pd.DataFrame([{"model": g["group"], "votes": g["n_votes"], "judged human": pct(g["share_human"]),
+                                    "95% interval": _interval([g["ci95_lo"], g["ci95_hi"]]),
+                                    "p vs 50%": _p(g["p_vs_half"]), "p vs human clips": _p(g["p_vs_human"])}
+                                   for g in s["groups"]]), hide_index=True, width="stretch")
+    st.caption("Error rate: the share of that category's own votes that named the wrong source. For each model: "
+               "the share of its clips' votes that said human, with its 95% Wilson interval.")
+    rated = ratings(df)
+    if len(rated):
+        st.subheader("Ratings (1 surely human ... 5 surely machine)")
+        counts = rated.groupby(["group", "rating"]).size().unstack("group", fill_value=0)
+        st.bar_chart(counts, x_label="rating", y_label="answers")
+
+
+def paired(s: dict) -> None:
+    """The 2AFC design: accuracy, d', per model and per pair, the position check."""
+    o = s["overall"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Trials", o["n"], help=f"{s['n_participants']} participants, {s['n_pairs']} pairings")
+    c2.metric("Accuracy", pct(o["accuracy"]), help=f"95% Wilson interval {_interval(o['ci95'])}")
+    c3.metric("d'", "n/a" if s["sdt"]["d_prime"] is None else f"{s['sdt']['d_prime'] + 0.0:.2f}",
+              help="2AFC: d' = sqrt(2) z(accuracy); 0 = chance, 1 = 76% correct")
+    c4.metric("Binomial p", _p(o["p_value"]), help="Exact two-sided binomial test of the accuracy against 50%")
+    for title, rows, key in (("By model", s["models"], "model"), ("By pair", s["pairs"], "pair")):
+        if rows:
+            st.subheader(title)
+            st.dataframe(pd.DataFrame([{key: r[key], "trials": r["n"], "correct": r["correct"],
+                                        "accuracy": pct(r["accuracy"]), "95% interval": _interval(r["ci95"]),
+                                        "p (Holm)": _p(r["p_holm"])} for r in rows]), hide_index=True, width="stretch")
+    if s["position"]:
+        pos = s["position"]
+        st.caption(f"Order check: the first piece was chosen in {pct(pos['chose_first'])} of trials; accuracy "
+                   f"{pct(pos['accuracy_human_first'])} with the person's piece first, "
+                   f"{pct(pos['accuracy_human_second'])} with it second.")
+
+
+def checks(table: pd.DataFrame) -> None:
+    """Who failed which check."""
+    st.subheader("Screening")
+    if table.empty:
+        return
+    shown = table.assign(
+        failed_catch=table["failed_catch"].map({True: "failed", False: "passed", None: "not asked"}),
+        failed_headphones=table["failed_headphones"].map({True: "failed", False: "passed", None: "not asked"}),
+        median_listening_ms=table["median_listening_ms"].map(lambda v: "" if v is None or pd.isna(v) else f"{v:.0f}"),
+    ).rename(columns={"failed_catch": "catch", "failed_headphones": "headphone check", "too_fast": "too fast",
+                      "not_played": "answers without Play", "contradictions": "vote against rating",
+                      "median_listening_ms": "median listening (ms)"})
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def report(s: dict, excluded: pd.DataFrame, question: str, per_participant: int, name: str) -> None:
+    """The methods-and-results paragraph, the per-clip chart and the downloads."""
+    st.subheader("For a report")
+    st.text_area("Methods and results (generated from these figures)", key="r_methods", height=180,
+                 value=methods_paragraph(s, excluded.to_dict("records"), question, per_participant), disabled=True)
+    png = clip_chart(s, "png")
+    st.image(png, caption="Accuracy per pair" if s["design"] == "2afc" else "Accuracy per clip")
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Chart (PNG)", png, f"{name}-chart.png", "image/png", key="r_png")
+    c2.download_button("Chart (SVG)", clip_chart(s, "svg"), f"{name}-chart.svg", "image/svg+xml", key="r_svg")
+    c3.download_button("Summary (JSON)", json.dumps(s, indent=2), f"{name}-summary.json", "application/json",
+                       key="r_json")
