@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from core.errors import UserError
 from core.survey.design import validate_design
 from survey_db.engine import database_url, transaction, write
-from survey_db.models import QUESTIONS, STATUSES, TRUTHS, Clip, Participant, Response, Survey
+from survey_db.models import QUESTIONS, STATUSES, TRUTHS, Clip, Participant, Response, Survey, Trial
 
 MAX_TITLE_CHARS = 200
 MAX_CONSENT_CHARS = 5000
@@ -233,6 +233,9 @@ def list_surveys(url: str | None = None) -> list[SurveyInfo]:
         answers = dict(session.execute(
             select(Participant.survey_id, func.count()).join(Response, Response.participant_id == Participant.id)
             .group_by(Participant.survey_id)).all())
+        trials = dict(session.execute(  # 2AFC answers
+            select(Participant.survey_id, func.count()).join(Trial, Trial.participant_id == Participant.id)
+            .where(Trial.chosen_position.is_not(None)).group_by(Participant.survey_id)).all())
     out = []
     for s in surveys:
         counts = {"human": 0, "machine": 0, "catch": 0}
@@ -243,7 +246,7 @@ def list_surveys(url: str | None = None) -> list[SurveyInfo]:
             id=s.id, token=s.token, title=s.title, status=s.status, question=s.question,
             created_at=s.created_at if s.created_at.tzinfo else s.created_at.replace(tzinfo=UTC),
             clips=counts, participants=people.get(s.id, 0), finished=done.get(s.id, 0),
-            responses=answers.get(s.id, 0), clips_per_participant=s.clips_per_participant,
+            responses=answers.get(s.id, 0) + trials.get(s.id, 0), clips_per_participant=s.clips_per_participant,
             completion_code=s.completion_code,
         ))
     return out
