@@ -108,8 +108,9 @@ def checks(table: pd.DataFrame) -> None:
 def report(s: dict, excluded: pd.DataFrame, question: str, per_participant: int, name: str) -> None:
     """The methods-and-results paragraph, the per-clip chart and the downloads."""
     st.subheader("For a report")
-    st.text_area("Methods and results (generated from these figures)", key="r_methods", height=180,
-                 value=methods_paragraph(s, excluded.to_dict("records"), question, per_participant), disabled=True)
+    st.caption("Methods and results, generated from these figures (copy it with the button at its corner):")
+    st.code(methods_paragraph(s, excluded.to_dict("records"), question, per_participant), language=None,
+            wrap_lines=True)
     png = clip_chart(s, "png")
     st.image(png, caption="Accuracy per pair" if s["design"] == "2afc" else "Accuracy per clip")
     c1, c2, c3 = st.columns(3)
