@@ -108,7 +108,8 @@ def test_2afc_survey_with_headphone_check_then_results_with_the_switch(server, b
     bad = take_survey(browser, server, token, right=False)
     with transaction() as session:
         scores = dict(session.execute(select(Participant.token, Participant.screen_correct)).all())
-        rows = session.execute(select(Trial.plays, Trial.listening_ms, Trial.chosen_position)).all()
+        rows = session.execute(select(Trial.plays, Trial.listening_ms, Trial.chosen_position).join(
+            Participant, Trial.participant_id == Participant.id).where(Participant.survey_id == survey_id)).all()
     assert scores[good] == 6 and scores[bad] == 0
     assert len(rows) == 6 and all(plays >= 2 and ms > 0 for plays, ms, chosen in rows if chosen is not None)
 
