@@ -103,6 +103,7 @@ def test_read_only_link_shows_one_survey_without_login_until_revoked():
     assert not at.exception and at.title[0].value == "Results" and not at.text_input
     assert list(at.selectbox(key="r_survey").options) == [f"{survey_id} · Catch test · open · 20 answers"]
     assert {m.label: m.value for m in at.metric}["Accuracy"] == "50.0%"
+    assert "Responses (CSV)" not in [b.label for b in at.get("download_button")]  # answers with truths: admin only
     screening.revoke_dashboard(survey_id)
     at = page("pages/views/results.py", d=token)
     assert at.error[0].value == "This dashboard link is not valid (or it was revoked)." and not at.metric

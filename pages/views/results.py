@@ -77,9 +77,10 @@ def dashboard() -> None:
         st.caption("The survey is open: these figures refresh every 10 seconds.")
     view.checks(table)
     view.report(s, excluded, chosen.question, chosen.clips_per_participant, f"survey-{chosen.id}")
-    raw, design = screening.raw_responses(chosen.id)
-    st.download_button("Responses (CSV)", screening.export_csv(raw, design), f"survey-{chosen.id}-responses.csv",
-                       "text/csv", key="r_csv")
+    if not reader:  # every answer with its clip's truth: for the admin only, even though participants see no ids
+        raw, design = screening.raw_responses(chosen.id)
+        st.download_button("Responses (CSV)", screening.export_csv(raw, design), f"survey-{chosen.id}-responses.csv",
+                           "text/csv", key="r_csv")
 
 
 dashboard()
