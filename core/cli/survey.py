@@ -31,7 +31,9 @@ def register_admin(sub) -> None:
 def _cmd_survey_stats(args: argparse.Namespace) -> int:
     from core.survey.responses import read_survey_file
     from core.survey.stats import exclusions, report_text, summary
+    from core.survey.stats.breakdown import check_min_listening
 
+    check_min_listening(args.min_listening_ms)
     if args.survey is not None:
         if args.file:
             raise UserError("Give either a responses CSV or --survey ID, not both.")

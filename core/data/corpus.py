@@ -118,12 +118,24 @@ def _read_text(path: Path) -> str:
     if path.stat().st_size > MAX_USER_FILE_BYTES:
         raise UserError(f"{path.name} is larger than {MAX_USER_FILE_BYTES // 2**20} MB.")
     data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise UserError(f"{path.name} is not a text ABC file.")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        text = data.decode("latin-1")
+    if not looks_like_text(text):
+        raise UserError(f"{path.name} is not a text ABC file.")
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def looks_like_text(text: str, max_share: float = 0.001) -> bool:
+    """Whether ``text`` reads as a text file: no NUL anywhere, and control characters (other than tab, line
+    breaks and form feed) at most ``max_share`` of it. Binary data decoded as Latin-1 fails this at once."""
+    if "\x00" in text:
+        return False
+    return len(_CONTROL.findall(text)) <= max_share * max(len(text), 1)
 
 
 def load_corpus(name_or_path: str) -> Corpus:
