@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.data.abc import Tune, analyse_body, split_tunes
+from core.data.upload_quota import make_room
 from core.errors import UserError
 from core.paths import cache_dir
 
@@ -91,24 +92,36 @@ def source_files(name_or_path: str) -> list[Path]:
     raise UserError(f"Unknown corpus {name_or_path!r}: give a built-in name ({known}) or an ABC file or folder.")
 
 
-def save_uploads(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
-    """Store uploaded ABC files in a folder named by their content hash; returns the folder.
-
-    File names are reduced to safe basenames; the upload is refused whole (UserError) when it
-    holds no ``.abc`` file or exceeds ``limit`` bytes together.
-    """
-    abc = [(Path(name).name, data) for name, data in files if Path(name).suffix.lower() == ".abc"]
+def _abc_uploads(files: list[tuple[str, bytes]], limit: int) -> list[tuple[str, bytes]]:
+    abc = sorted((Path(name).name, data) for name, data in files if Path(name).suffix.lower() == ".abc")
     if not abc:
         raise UserError("Upload one or more .abc files.")
     total = sum(len(data) for _, data in abc)
     if total > limit:
         raise UserError(f"The upload is {total / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.")
+    return abc
+
+
+def upload_folder(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
+    """Where :func:`save_uploads` keeps these ABC files (a folder named by their content hash); writes nothing."""
     digest = hashlib.sha256()
-    for name, data in sorted(abc):
+    for name, data in _abc_uploads(files, limit):
         digest.update(name.encode() + b"\0" + data + b"\0")
-    folder = cache_dir().parent / "uploads" / digest.hexdigest()[:16]
+    return cache_dir().parent / "uploads" / digest.hexdigest()[:16]
+
+
+def save_uploads(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
+    """Store uploaded ABC files in a folder named by their content hash; returns the folder.
+
+    File names are reduced to safe basenames; the upload is refused whole (UserError) when it
+    holds no ``.abc`` file or exceeds ``limit`` bytes together, or when the uploads quota has no room
+    for it after old uploads are cleaned (:func:`core.data.upload_quota.make_room`).
+    """
+    abc = _abc_uploads(files, limit)
+    folder = upload_folder(files, limit)
+    make_room(sum(len(data) for _, data in abc), keep=folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for i, (name, data) in enumerate(sorted(abc)):
+    for i, (name, data) in enumerate(abc):
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(name).stem)[:60] or "tunes"
         (folder / f"{i:03d}-{safe}.abc").write_bytes(data)
     return folder
