@@ -8,6 +8,8 @@ Read from environment variables, so `make serve-survey` and a replica script set
 - ``TUNELAB_UPLOAD_QUOTA_MB``: disk kept for uploads (default 500 MB); the oldest go first.
 - ``TUNELAB_UPLOAD_MAX_DAYS``: uploads older than this are removed (default 7 days).
 - ``TUNELAB_JOINS_PER_MINUTE``: survey joins one client (IP address) may make a minute (default 10).
+- ``TUNELAB_BEHIND_PROXY``: ``1`` when a reverse proxy (nginx) sets ``X-Real-IP``; only then is that header
+  trusted as the client's address (otherwise anyone could send one to dodge the join rate limit).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ServerSettings:
     upload_quota_mb: float = 500.0
     upload_max_days: float = 7.0
     joins_per_minute: int = 10
+    behind_proxy: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -68,7 +71,16 @@ def server_settings() -> ServerSettings:
         upload_quota_mb=_number("TUNELAB_UPLOAD_QUOTA_MB", 500.0, float),
         upload_max_days=_number("TUNELAB_UPLOAD_MAX_DAYS", 7.0, float),
         joins_per_minute=_number("TUNELAB_JOINS_PER_MINUTE", 10, int),
+        behind_proxy=os.environ.get("TUNELAB_BEHIND_PROXY", "").strip() in ("1", "true", "yes"),
     )
+
+
+def client_address(peer: str | None, headers: dict, settings: ServerSettings) -> str | None:
+    """The client's address: the proxy's ``X-Real-IP`` header when ``behind_proxy``, else the peer address."""
+    if settings.behind_proxy:
+        forwarded = next((v for k, v in headers.items() if k.lower() == "x-real-ip"), None)
+        return (forwarded or "").strip() or peer
+    return peer
 
 
 def beyond_loopback(address: str | None) -> bool:

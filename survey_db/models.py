@@ -61,6 +61,9 @@ class Survey(Base):
     completion_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     policy: Mapped[dict] = mapped_column(JSON, default=dict)  # core.clips.ClipPolicy as a dict
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # recruitment (survey_db.recruit): where a finished participant is sent, and how many the survey takes
+    completion_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    max_participants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: no quota
 
 
 class Clip(Base):
@@ -87,6 +90,9 @@ class Participant(Base):
     """One person taking one survey: the resume token of their link, their clip plan and answers."""
 
     __tablename__ = "participant"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "platform", "platform_id", name="uq_participant_platform_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
@@ -101,6 +107,12 @@ class Participant(Base):
     headphone_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # recruitment (survey_db.recruit): the platform's ids from the link, and a keyed hash of the client's address
+    platform: Mapped[str | None] = mapped_column(String(10), nullable=True)  # prolific, mturk or pid
+    platform_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    client_key: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
 class Response(Base):
