@@ -179,3 +179,15 @@ def test_the_entity_bomb_is_refused_under_300_mb_of_peak_memory(tmp_path):
     assert got["peak_kb"] < 300 * 1024, got  # the whole process, music21 included (it was 2,244 MB)
     assert got["peak_kb"] - got["base_kb"] < 100 * 1024, got  # the upload itself: a few copies of 8 MB
     assert got["seconds"] < 10
+
+
+def test_the_load_benchmark_picks_an_abc_model_or_says_why(monkeypatch):
+    from benchmarks import survey_load
+    from core.training import checkpoint
+
+    name = survey_load.abc_model()
+    card = next(c for c in checkpoint.list_models() if c.name == name)
+    assert not card.is_midi and checkpoint.list_models()[0].is_midi  # the first listed (the autoencoder) is not it
+    monkeypatch.setattr(checkpoint, "list_models", lambda: [c for c in checkpoint.scan_models()[0] if c.is_midi])
+    with pytest.raises(UserError, match="needs an ABC model and none is installed"):
+        survey_load.abc_model()
