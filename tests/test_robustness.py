@@ -144,3 +144,25 @@ def test_binary_garbage_is_refused_as_abc(own_data):
     with pytest.raises(UserError, match="not a text ABC file"):
         piece_from_upload("junk.abc", junk)
     assert not os.path.exists(own_data / "cache")  # nothing cached for it
+
+
+def test_cli_corpus_import_refuses_the_entity_bomb_in_one_line(own_data, capsys):
+    entity = "C" * 7_800_000
+    bomb = own_data / "bomb.xml"
+    bomb.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE score-partwise [<!ENTITY a "{entity}">]>\n'
+                    f'<score-partwise><work><work-title>{"&a;" * 5000}</work-title></work></score-partwise>\n')
+    start = time.perf_counter()
+    code = main(["corpus", "import", str(bomb), "--name", "bombed"])
+    out = capsys.readouterr()
+    assert time.perf_counter() - start < 10  # it took 16 s and 1.75 GB before
+    assert code == 2 and "Traceback" not in out.err
+    assert "declares XML entities" in out.err + out.out
+
+
+def test_cli_train_refuses_binary_garbage_as_an_abc_corpus(own_data, capsys):
+    junk = own_data / "junk.abc"
+    rng = __import__("random").Random(5)
+    junk.write_bytes(bytes(rng.randrange(1, 256) for _ in range(10_000)) + b"\nX:1\nK:D\nABcd|\n")
+    code = main(["train", "--preset", "tiny-lstm", "--corpus", str(junk), "--epochs", "1", "--name", "junk"])
+    _one_sentence(capsys, code, "not a text ABC file")
+    assert not (own_data / "models" / "junk").exists()
