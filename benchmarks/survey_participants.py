@@ -135,11 +135,14 @@ def main() -> int:
             cluster = Replicas(args.replicas, db, run / "replicas", env={"TUNELAB_JOINS_PER_MINUTE": "100000"})
             cluster.start()
             url, sample, stop = cluster.url, cluster.rss_mb, cluster.stop
+            warm = [f"http://127.0.0.1:{port}" for port in cluster.ports]  # each replica directly
         else:
             url, sample, stop = _single_server(db, run)
+            warm = [url]
         stored_before = 0
         try:
-            asyncio.run(crowd(url, token, args.replicas, 0.0, 0.0, sample))  # warm-up: imports, caches
+            for server in warm:  # warm-up: the first session of a server imports torch and music21
+                asyncio.run(crowd(server, token, 1, 0.0, 0.0, sample))
             before = sum(sample())
             stored_before = len(store.responses_frame(survey_id, db))
             result = asyncio.run(crowd(url, token, args.participants, args.listen, args.ramp, sample))
