@@ -7,11 +7,18 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
 PORT   ?= 8501
 
-.PHONY: run test setup system-deps bench clean-venv
+ADDRESS ?= 0.0.0.0
+
+.PHONY: run serve-survey test setup system-deps bench clean-venv
 
 run: setup
 	@$(PY) -m core admin-password  # first run: makes the survey admin password and prints it once
 	$(PY) -m streamlit run app.py --server.headless true --server.address localhost --server.port $(PORT)
+
+# Participant-only: the survey page and /_stcore/health, nothing else, reachable from other machines.
+serve-survey: setup
+	TUNELAB_MODE=survey $(PY) -m streamlit run app.py --server.headless true --server.address $(ADDRESS) \
+		--server.port $(PORT) --client.toolbarMode minimal
 
 test: setup
 	$(PY) -m ruff check .

@@ -5,10 +5,18 @@ Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/view
 
 import streamlit as st
 
+from core.server import server_settings
+
 st.set_page_config(page_title="TuneLab", page_icon=":material/music_note:", layout="wide")
 
+# A participant-only server (TUNELAB_MODE=survey, `make serve-survey`): any other path shows this page.
+# (A comment, not a string: Streamlit's magic would print a bare string on the page.)
+PARTICIPANT_ONLY = [
+    st.Page("pages/views/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey", default=True),
+]
+
 navigation = st.navigation(
-    [
+    PARTICIPANT_ONLY if server_settings().participant_only else [
         st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/views/compose.py", title="Compose", icon=":material/music_note:", url_path="compose"),
         st.Page("pages/views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
@@ -20,6 +28,7 @@ navigation = st.navigation(
                 url_path="survey-admin"),
         st.Page("pages/views/results.py", title="Results", icon=":material/query_stats:", url_path="results"),
     ],
-    position="hidden" if "s" in st.query_params else "sidebar",  # a survey link shows the participant the survey only
+    # a survey link (or a participant-only server) shows the participant the survey only
+    position="hidden" if "s" in st.query_params or server_settings().participant_only else "sidebar",
 )
 navigation.run()

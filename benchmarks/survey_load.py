@@ -97,20 +97,38 @@ def run_load(url: str, token: str, processes: int = 8, participants: int = 25) -
     )
 
 
-def prepare_survey(url: str, clips_per_side: int = 5, excerpt_seconds: float = 4.0) -> tuple[int, str]:
-    """An open survey of real clips: human tunes from O'Neill's test split, machine tunes from the first model."""
+def abc_model() -> str:
+    """The best ABC model on offer (test bits per character), for the machine clips of the load survey.
+
+    The survey's machine clips are ABC tunes; a MIDI model (the autoencoder, listed first by name) composes
+    no ABC. Raises UserError saying how to get one when there is none.
+    """
+    from core.errors import UserError
+    from core.training.checkpoint import list_models
+
+    abc = [c for c in list_models() if not c.is_midi]
+    if not abc:
+        raise UserError("The load test needs an ABC model and none is installed: train one with "
+                        "`python -m core train --preset r1-lstm` or restore assets/models.")
+    return min(abc, key=lambda c: (c.metrics.get("test_bpc") is None, c.metrics.get("test_bpc") or 0.0, c.name)).name
+
+
+def prepare_survey(url: str, clips_per_side: int = 5, excerpt_seconds: float = 4.0,
+                   min_listen_seconds: float = 0.0) -> tuple[int, str]:
+    """An open survey of real clips: human tunes from O'Neill's test split, machine tunes from the best ABC
+    model (:func:`abc_model`)."""
     from core.data.corpus import load_corpus
     from core.generation.compose import ComposeSettings, compose
     from core.survey.clips import ClipPolicy, human_clip, machine_clip
-    from core.training.checkpoint import list_models
     from survey_db import store
 
     policy = ClipPolicy(excerpt_seconds=excerpt_seconds, fade_seconds=0.5)
-    model = list_models()[0].name
+    model = abc_model()
     clips = [human_clip(t, "oneills1850", policy) for t in load_corpus("oneills1850").split("test")[:clips_per_side]]
     clips += [machine_clip(compose(ComposeSettings(model=model, seed=s, seconds=12)), policy)
               for s in range(clips_per_side)]
-    survey_id = store.create_survey(store.SurveySpec(title="Load test"), clips, url)
+    spec = store.SurveySpec(title="Load test", min_listen_seconds=min_listen_seconds)
+    survey_id = store.create_survey(spec, clips, url)
     store.set_status(survey_id, "open", url)
     return survey_id, next(s.token for s in store.list_surveys(url) if s.id == survey_id)
 
@@ -122,6 +140,12 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=25, help="participants per process")
     parser.add_argument("--clips", type=int, default=10, help="clips in the survey (half human, half machine)")
     args = parser.parse_args()
+    from core.errors import UserError
+
+    try:
+        abc_model()
+    except UserError as exc:
+        sys.exit(f"error: {exc}")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'load.sqlite'}"
         _, token = prepare_survey(url, args.clips // 2)

@@ -17,6 +17,7 @@ fi
 
 packages=(libfluidsynth3 abcmidi chromium)  # chromium: the browser tests (Playwright drives it)
 packages+=(postgresql)  # the survey store tests run against a private PostgreSQL cluster
+packages+=(nginx)  # the reverse proxy in front of several app replicas (scripts/replicas.py, its test)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -76,6 +76,9 @@ class Survey(Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     practice: Mapped[bool] = mapped_column(Boolean, default=False)
     dashboard_token: Mapped[str | None] = mapped_column(String(32), nullable=True)  # read-only Results link
+    # recruitment (survey_db.recruit): where a finished participant is sent, and how many the survey takes
+    completion_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    max_participants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: no quota
 
 
 class Clip(Base):
@@ -102,6 +105,9 @@ class Participant(Base):
     """One person taking one survey: the resume token of their link, their clip plan and answers."""
 
     __tablename__ = "participant"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "platform", "platform_id", name="uq_participant_platform_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
@@ -119,6 +125,12 @@ class Participant(Base):
     screen_key: Mapped[list | None] = mapped_column(JSON, nullable=True)  # the quiet tone (1-3) of each trial
     screen_correct: Mapped[int | None] = mapped_column(Integer, nullable=True)
     instructions_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # recruitment (survey_db.recruit): the platform's ids from the link, and a keyed hash of the client's address
+    platform: Mapped[str | None] = mapped_column(String(10), nullable=True)  # prolific, mturk or pid
+    platform_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    client_key: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
 class Response(Base):

@@ -21,8 +21,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.errors import UserError
+from core.server import server_settings
 from core.survey import headphones
 from survey_db import paired as pairs
+from survey_db import recruit
 from survey_db.engine import transaction, write
 from survey_db.models import Clip, Participant, Response, Survey
 from survey_db.paired import PublicTrial
@@ -145,14 +147,24 @@ def _require_open(survey: Survey) -> None:
         raise UserError(NOT_OPEN[survey.status])
 
 
-def join(survey_token: str, url: str | None = None) -> str:
-    """Register a participant who consented to an open survey; returns their token (it goes in their link)."""
+def join(survey_token: str, url: str | None = None, ids: recruit.LinkIds | None = None, client: str | None = None,
+         joins_per_minute: int | None = None) -> str:
+    """Register a participant who consented to an open survey; returns their token (it goes in their link).
+
+    ``ids``: the recruitment platform's ids from the link (an id that joined before gets its first
+    participation's token back); ``client``: :func:`survey_db.recruit.client_key` of the address, for the
+    join rate limit (``joins_per_minute``, default ``TUNELAB_JOINS_PER_MINUTE``). See :mod:`survey_db.recruit`.
+    """
+    per_minute = joins_per_minute or server_settings().joins_per_minute
 
     def run(session) -> str:
         survey = session.scalars(select(Survey).where(Survey.token == survey_token).with_for_update()).first()
         if survey is None:
             raise UserError(UNKNOWN_SURVEY)
         _require_open(survey)
+        earlier = recruit.admit(session, survey, ids, client, per_minute)
+        if earlier is not None:
+            return earlier  # the same platform id again: resume its participation
         clips = session.scalars(select(Clip).where(Clip.survey_id == survey.id)).all()
         rng = random.Random(secrets.randbits(64))
         paired = survey.design == "2afc"
@@ -162,6 +174,7 @@ def join(survey_token: str, url: str | None = None) -> str:
             survey_id=survey.id, token=secrets.token_hex(16), plan=plan, headphone_tones=rng.randint(2, 5),
             screen_key=headphones.new_key(rng) if survey.headphone_screen else None,
         )
+        recruit.label(participant, ids, client)
         session.add(participant)
         if paired:
             session.flush()
@@ -328,6 +341,7 @@ def record_vote(
             n = session.scalar(select(func.count()).select_from(Response).where(Response.participant_id == p.id))
             if n == len(p.plan):
                 p.finished_at = datetime.now(UTC)
+                recruit.close_when_full(session, survey)
         return stored
 
     return write(run, url)
@@ -348,5 +362,7 @@ def finish(survey_token: str, participant_token: str, comment: str | None, url: 
             raise UserError("Please answer every clip before finishing.")
         p.comment = comment
         p.finished_at = p.finished_at or datetime.now(UTC)
+        session.flush()
+        recruit.close_when_full(session, survey)
 
     write(run, url)

@@ -30,6 +30,7 @@ DEFAULT_CONSENT = (
 RESPONSE_COLUMNS = (
     "participant", "clip", "truth", "vote", "rating", "group", "listening_ms", "created_at", "is_catch",
     "age_band", "musical_training", "listening_habits", "comment",
+    "platform", "platform_id", "study_id", "session_id",
 )
 
 
@@ -276,21 +277,24 @@ def responses_frame(survey_id: int, url: str | None = None) -> pd.DataFrame:
     Columns: participant (str, "p" + a number, not the resume token), clip (the public id), truth, vote
     ("human"/"machine" or missing), rating (Int64 1-5 or missing, 1 = surely human), group (model or
     corpus), listening_ms (int64), created_at (UTC datetime), is_catch (bool), age_band, musical_training,
-    listening_habits and comment (str or missing). Rows are in the order the votes were stored.
+    listening_habits and comment (str or missing), and the recruitment ids platform, platform_id, study_id and
+    session_id (str or missing). Rows are in the order the votes were stored.
     """
     with transaction(url) as session:
         _survey(session, survey_id)
         rows = session.execute(
             select(Participant.id, Clip.public_id, Clip.truth, Response.vote, Response.rating, Clip.group,
                    Response.listening_ms, Response.created_at, Clip.is_catch, Participant.age_band,
-                   Participant.musical_training, Participant.listening_habits, Participant.comment)
+                   Participant.musical_training, Participant.listening_habits, Participant.comment,
+                   Participant.platform, Participant.platform_id, Participant.study_id, Participant.session_id)
             .join(Participant, Response.participant_id == Participant.id)
             .join(Clip, Response.clip_id == Clip.id)
             .where(Participant.survey_id == survey_id)
             .order_by(Response.id)
         ).all()
     df = pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS))
-    text = ["clip", "truth", "vote", "group", "age_band", "musical_training", "listening_habits", "comment"]
+    text = ["clip", "truth", "vote", "group", "age_band", "musical_training", "listening_habits", "comment",
+            "platform", "platform_id", "study_id", "session_id"]
     df["participant"] = ("p" + df["participant"].astype("int64").astype(str)).astype("str")
     for column in text:
         df[column] = df[column].astype("str")  # pandas' string dtype: missing values stay missing

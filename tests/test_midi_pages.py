@@ -111,7 +111,7 @@ def test_compose_midi_settings_out_of_range_give_one_sentence(midi_models):
 
 
 def _train_page(corpus: str | None = None) -> AppTest:
-    at = open_page("pages/views/train.py")
+    at = open_page("pages/views/train.py", admin=True)
     if corpus:
         at.selectbox(key="corpus").set_value(corpus).run()
         assert not at.exception

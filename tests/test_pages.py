@@ -102,6 +102,7 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, mon
     from core.training import jobs
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))  # only this test's runs on the page
     at = _app()
+    at.session_state["admin"] = True  # the Train page asks for the admin login
     at.switch_page("pages/views/train.py")
     at.run()
     at.selectbox(key="preset").set_value("tiny-lstm")
@@ -131,6 +132,7 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, mon
 
 def test_train_page_refuses_a_bad_name_with_one_sentence():
     at = _app()
+    at.session_state["admin"] = True  # the Train page asks for the admin login
     at.switch_page("pages/views/train.py")
     at.run()
     at.text_input(key="name").set_value("../../etc")

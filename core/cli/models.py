@@ -15,9 +15,13 @@ def register(sub) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from core.training.checkpoint import list_models
+    import sys
 
-    cards = list_models()
+    from core.training.checkpoint import scan_models
+
+    cards, problems = scan_models()
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
     rows = [c.summary() for c in cards]
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -37,10 +37,12 @@ def register_admin(sub) -> None:
 
 def _cmd_survey_stats(args: argparse.Namespace) -> int:
     from core.survey.paired_io import read_any
+    from core.survey.stats.breakdown import check_min_listening
     from core.survey.stats.checks import exclude_failed
     from core.survey.stats.equivalence import DEFAULT_MARGIN, check_margin
     from core.survey.stats.report import analyse, report
 
+    check_min_listening(args.min_listening_ms)
     margin = check_margin(args.margin) if args.margin is not None else None
     if args.survey is not None:
         if args.file:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.data.abc import Tune, analyse_body, split_tunes
+from core.data.upload_quota import make_room
 from core.errors import UserError
 from core.paths import cache_dir
 
@@ -91,24 +92,36 @@ def source_files(name_or_path: str) -> list[Path]:
     raise UserError(f"Unknown corpus {name_or_path!r}: give a built-in name ({known}) or an ABC file or folder.")
 
 
-def save_uploads(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
-    """Store uploaded ABC files in a folder named by their content hash; returns the folder.
-
-    File names are reduced to safe basenames; the upload is refused whole (UserError) when it
-    holds no ``.abc`` file or exceeds ``limit`` bytes together.
-    """
-    abc = [(Path(name).name, data) for name, data in files if Path(name).suffix.lower() == ".abc"]
+def _abc_uploads(files: list[tuple[str, bytes]], limit: int) -> list[tuple[str, bytes]]:
+    abc = sorted((Path(name).name, data) for name, data in files if Path(name).suffix.lower() == ".abc")
     if not abc:
         raise UserError("Upload one or more .abc files.")
     total = sum(len(data) for _, data in abc)
     if total > limit:
         raise UserError(f"The upload is {total / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.")
+    return abc
+
+
+def upload_folder(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
+    """Where :func:`save_uploads` keeps these ABC files (a folder named by their content hash); writes nothing."""
     digest = hashlib.sha256()
-    for name, data in sorted(abc):
+    for name, data in _abc_uploads(files, limit):
         digest.update(name.encode() + b"\0" + data + b"\0")
-    folder = cache_dir().parent / "uploads" / digest.hexdigest()[:16]
+    return cache_dir().parent / "uploads" / digest.hexdigest()[:16]
+
+
+def save_uploads(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTES) -> Path:
+    """Store uploaded ABC files in a folder named by their content hash; returns the folder.
+
+    File names are reduced to safe basenames; the upload is refused whole (UserError) when it
+    holds no ``.abc`` file or exceeds ``limit`` bytes together, or when the uploads quota has no room
+    for it after old uploads are cleaned (:func:`core.data.upload_quota.make_room`).
+    """
+    abc = _abc_uploads(files, limit)
+    folder = upload_folder(files, limit)
+    make_room(sum(len(data) for _, data in abc), keep=folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for i, (name, data) in enumerate(sorted(abc)):
+    for i, (name, data) in enumerate(abc):
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(name).stem)[:60] or "tunes"
         (folder / f"{i:03d}-{safe}.abc").write_bytes(data)
     return folder
@@ -118,12 +131,24 @@ def _read_text(path: Path) -> str:
     if path.stat().st_size > MAX_USER_FILE_BYTES:
         raise UserError(f"{path.name} is larger than {MAX_USER_FILE_BYTES // 2**20} MB.")
     data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise UserError(f"{path.name} is not a text ABC file.")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        text = data.decode("latin-1")
+    if not looks_like_text(text):
+        raise UserError(f"{path.name} is not a text ABC file.")
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def looks_like_text(text: str, max_share: float = 0.001) -> bool:
+    """Whether ``text`` reads as a text file: no NUL anywhere, and control characters (other than tab, line
+    breaks and form feed) at most ``max_share`` of it. Binary data decoded as Latin-1 fails this at once."""
+    if "\x00" in text:
+        return False
+    return len(_CONTROL.findall(text)) <= max_share * max(len(text), 1)
 
 
 def load_corpus(name_or_path: str) -> Corpus:

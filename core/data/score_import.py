@@ -18,6 +18,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
 
 from core.data.midi_parse import BadMusicFile
 from core.data.midi_sources import IngestLimits, mb, read_member, unsafe_member
@@ -117,10 +118,11 @@ def _convert(text: str | bytes, fmt: str) -> list[bytes]:
     text = re.sub(r"^<\?xml[^>]*\?>", "", text.lstrip("\ufeff"), count=1)  # the bytes are decoded already
     if not text.strip():
         raise BadMusicFile("the score file is empty")
+    root = _musicxml_root(text) if fmt == "musicxml" else None  # refused entities, bad XML: said here
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            parsed = converter.parseData(text, format=fmt)
+            parsed = _score_of(root) if root is not None else converter.parseData(text, format=fmt)
             scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
             midis = [streamToMidiFile(s).writestr() for s in scores]
         except Exception as exc:  # noqa: BLE001 - music21 raises dozens of types on malformed scores
@@ -128,6 +130,40 @@ def _convert(text: str | bytes, fmt: str) -> list[bytes]:
     if not midis:
         raise BadMusicFile("the file holds no score")
     return midis
+
+
+_ENTITY = re.compile(r"<!ENTITY|<!DOCTYPE[^>\[]*\[")
+
+
+def check_no_entities(text: str) -> None:
+    """Refuse (BadMusicFile) XML that declares entities or has an internal DTD subset, before any parser sees it:
+    one entity used thousands of times turns an 8 MB file into gigabytes (the "billion laughs"). MusicXML
+    files need neither; their DOCTYPE names the public DTD only."""
+    if _ENTITY.search(text):
+        raise BadMusicFile("the score declares XML entities in its DTD (<!ENTITY>); MusicXML needs none")
+
+
+def _musicxml_root(text: str) -> ElementTree.Element:
+    """The MusicXML tree, parsed once by the standard library's expat after entities are refused; music21's own
+    ``parseData`` would parse a text the parser refused a second time."""
+    check_no_entities(text)
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        raise BadMusicFile(f"the score is not well-formed XML ({exc})") from None
+    if root.tag != "score-partwise":
+        raise BadMusicFile(f"only score-partwise MusicXML can be read, not {root.tag!r}")
+    return root
+
+
+def _score_of(root: ElementTree.Element):
+    """music21's score built from a parsed MusicXML tree."""
+    from music21.musicxml.xmlToM21 import MusicXMLImporter
+
+    importer = MusicXMLImporter()
+    importer.xmlRoot = root
+    importer.xmlRootToScore(root, importer.stream)
+    return importer.stream
 
 
 def _short(exc: Exception) -> str:

@@ -11,8 +11,8 @@ import re
 from pathlib import Path, PurePosixPath
 
 from core.data.midi_sources import ARCHIVE, IngestLimits, kind_of, mb
+from core.data.upload_quota import make_room, uploads_dir
 from core.errors import UserError
-from core.paths import data_dir
 
 
 def check_upload_sizes(files: list[tuple[str, bytes]], limit: int | None = None) -> None:
@@ -51,8 +51,10 @@ def save_music_uploads(files: list[tuple[str, bytes]], limits: IngestLimits | No
     digest = hashlib.sha256()
     for safe, data in sorted(kept.items()):
         digest.update(safe.encode() + b"\0" + hashlib.sha256(data).digest())
-    folder = data_dir() / "uploads" / f"midi-{digest.hexdigest()[:16]}"
+    folder = uploads_dir() / f"midi-{digest.hexdigest()[:16]}"
+    make_room(sum(len(d) for d in kept.values()), keep=folder)
     folder.mkdir(parents=True, exist_ok=True)
     for safe, data in kept.items():
         (folder / safe).write_bytes(data)
     return folder
+

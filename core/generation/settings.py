@@ -18,10 +18,22 @@ def load_model(name: str) -> LoadedModel:
     return load_checkpoint(find_model(name))
 
 
+MAX_SEED = 2**63 - 1
+"""The largest seed torch's generator takes (a signed 64-bit integer)."""
+
+
+def check_seed(seed: int) -> int:
+    """A seed must be a whole number from 0 to :data:`MAX_SEED`; raises UserError otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED}, not {seed}.")
+    return seed
+
+
 def check_common(s) -> None:
     """The settings every model shares (ABC or MIDI): temperature, top-p, length, tempo, instrument."""
     check_temperature(s.temperature)
     check_top_p(s.top_p)
+    check_seed(s.seed)
     if not 2 <= s.seconds <= 600:
         raise UserError(f"Length must be between 2 and 600 seconds, not {s.seconds}.")
     if s.tempo is not None and not 20 <= s.tempo <= 400:

@@ -26,6 +26,7 @@ import pyloudnorm
 
 from core.audio.render import SAMPLE_RATE, render, wav_bytes
 from core.data.abc import Tune
+from core.data.corpus import looks_like_text
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.generation.abc_compose import default_tempo
@@ -235,6 +236,8 @@ def piece_from_upload(name: str, data: bytes) -> Piece:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = data.decode("latin-1")
+        if not looks_like_text(text):
+            raise UserError(f"{name} is not a text ABC file.")
         return Piece.from_abc(strip_chord_symbols(text))
     raise UserError(f"{name}: upload a MIDI (.mid) or ABC (.abc) file.")
 

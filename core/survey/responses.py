@@ -24,10 +24,10 @@ import pandas as pd
 
 from core.errors import UserError
 from core.survey.columns import screening_columns
-from core.survey.stats.schema import ANSWERS, COLUMNS, DEMOGRAPHICS, REQUIRED, TRUTHS
+from core.survey.stats.schema import ANSWERS, COLUMNS, DEMOGRAPHICS, PLATFORM_IDS, REQUIRED, TRUTHS
 
 Source = str | Path | bytes | IO
-TEXT_COLUMNS = ("participant", "clip", "group", *DEMOGRAPHICS, "comment")
+TEXT_COLUMNS = ("participant", "clip", "group", *DEMOGRAPHICS, "comment", *PLATFORM_IDS)
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
 _BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\x1f\x8b", b"SQLite format")

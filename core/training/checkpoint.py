@@ -24,6 +24,7 @@ from core.errors import UserError
 from core.models import build_model
 from core.paths import SHIPPED_MODELS, user_models_dir
 from core.tokenizers import Tokenizer, tokenizer_from_dict
+from core.training.card_check import check_card, check_size
 
 CARD_VERSION = 1
 WEIGHTS = "model.safetensors"
@@ -105,15 +106,21 @@ def save_checkpoint(
 
 
 def read_card(folder: Path) -> ModelCard:
-    """The card of a checkpoint folder; raises UserError if missing or malformed."""
+    """The card of a checkpoint folder; raises UserError if missing or malformed (see :func:`check_card`)."""
     path = Path(folder) / CARD
     try:
         data = json.loads(path.read_text())
-        return ModelCard(**data)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        card = ModelCard(**data)
     except FileNotFoundError:
         raise UserError(f"{folder} is not a checkpoint: it has no {CARD}.") from None
     except (ValueError, TypeError) as exc:
         raise UserError(f"The card {path} is malformed ({exc}).") from None
+    problem = check_card(card, Path(folder))
+    if problem:
+        raise UserError(f"The card {path} is malformed ({problem}).")
+    return card
 
 
 def load_checkpoint(folder: Path, device: str = "cpu") -> LoadedModel:
@@ -121,6 +128,7 @@ def load_checkpoint(folder: Path, device: str = "cpu") -> LoadedModel:
     folder = Path(folder)
     card = read_card(folder)
     try:
+        check_size(card, folder / WEIGHTS)  # before anything is allocated
         model = build_model(card.family, card.model)
         state = load_file(str(folder / WEIGHTS), device=device)
         model.load_state_dict(state, strict=True)
@@ -140,14 +148,19 @@ def model_dirs() -> list[Path]:
 
 
 def list_models() -> list[ModelCard]:
-    """Cards of every model the app offers (cards only; weights load lazily)."""
-    cards = []
+    """Cards of every model the app offers (cards only; weights load lazily); bad cards are left out."""
+    return scan_models()[0]
+
+
+def scan_models() -> tuple[list[ModelCard], list[str]]:
+    """(cards of the models the app offers, one sentence for each model left out because its card is bad)."""
+    cards, problems = [], []
     for folder in model_dirs():
         try:
             cards.append(read_card(folder))
-        except UserError:
-            continue
-    return cards
+        except UserError as exc:
+            problems.append(f"Model {folder.name} is hidden: {exc}")
+    return cards, problems
 
 
 def find_model(name: str) -> Path:

@@ -68,14 +68,17 @@ class TrainConfig:
         out.name = out.name or (Path(self.out_dir).name if self.out_dir else f"{self.preset}-{Path(self.corpus).stem}")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", out.name):
             raise UserError(f"Model name {out.name!r} may only use letters, digits, '.', '_' and '-'.")
-        if out.epochs < 1 or out.batch_size < 1 or out.seq_len < 2 or out.lr <= 0:
+        if out.epochs < 1 or out.batch_size < 1 or out.seq_len < 2 or not 0 < out.lr < math.inf:
             raise UserError("Epochs, batch size and learning rate must be positive and the sequence length at least 2.")
         if out.optimizer not in OPTIMIZERS:
             raise UserError(f"Unknown optimizer {out.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         if out.schedule not in ("constant", "cosine"):
             raise UserError(f"Unknown learning-rate schedule {out.schedule!r}; choose constant or cosine.")
-        if out.patience < 0 or out.warmup < 0 or out.grad_clip < 0 or out.weight_decay < 0:
-            raise UserError("Patience, warm-up steps, gradient clipping and weight decay cannot be negative.")
+        if out.patience < 0 or out.warmup < 0 or not 0 <= out.grad_clip < math.inf \
+                or not 0 <= out.weight_decay < math.inf:
+            raise UserError("Patience, warm-up, gradient clipping and weight decay must be finite and not negative.")
+        if not 0 <= out.seed < 2**63:
+            raise UserError(f"The seed must be a whole number from 0 to {2**63 - 1}, not {out.seed}.")
         if out.precision not in ("auto", "fp32", "bf16"):
             raise UserError(f"Unknown precision {out.precision!r}; choose auto, fp32 or bf16.")
         preset = PRESETS[out.preset]

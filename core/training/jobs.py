@@ -9,6 +9,7 @@ to stop after its current batch; a cancelled run saves no checkpoint.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.paths import PROJECT_ROOT, data_dir
+from core.server import server_settings
 from core.training.config import Callbacks, EpochStats, TrainConfig, check_name_free, output_folder
 
 STATUS = "status.json"
@@ -86,9 +88,25 @@ def train_argv(cfg: TrainConfig) -> list[str]:
     return argv + (["--compile"] if cfg.compile else [])
 
 
-def start(cfg: TrainConfig) -> JobStatus:
-    """Check ``cfg``, then start it as a detached process; returns the new job's status."""
+def start(cfg: TrainConfig, max_running: int | None = None) -> JobStatus:
+    """Check ``cfg``, then start it as a detached process; returns the new job's status.
+
+    At most ``max_running`` runs go at once on this machine (default: ``TUNELAB_MAX_TRAINING_RUNS``, 1);
+    the count and the start happen under one file lock, so two sessions cannot both take the last place.
+    """
     resolved = cfg.resolved()  # refuse a bad setting here, in one sentence, before any process starts
+    limit = max_running if max_running is not None else server_settings().max_training_runs
+    jobs_dir().mkdir(parents=True, exist_ok=True)
+    with (jobs_dir() / ".start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        running = sum(job.state == RUNNING for job in list_jobs())
+        if running >= limit:
+            raise UserError(f"{running} training run(s) are going on this server already, the most it takes at once "
+                            f"({limit}); wait for one to finish or cancel it.")
+        return _start(cfg, resolved)
+
+
+def _start(cfg: TrainConfig, resolved: TrainConfig) -> JobStatus:
     check_name_free(resolved)
     if output_folder(resolved).exists():
         raise UserError(f"A model named {resolved.name!r} exists already; choose another name.")

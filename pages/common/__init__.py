@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.generation.compose import load_model
-from core.training.checkpoint import LoadedModel, ModelCard, list_models
+from core.training.checkpoint import LoadedModel, ModelCard, scan_models
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -46,5 +46,9 @@ def _order(card: ModelCard) -> tuple:
 
 
 def models_by_name() -> dict[str, ModelCard]:
-    """The models on offer in the pickers' order (the first is the default)."""
-    return {card.name: card for card in sorted(list_models(), key=_order)}
+    """The models on offer in the pickers' order (the first is the default); a bad card's model is left out
+    with a warning on the page."""
+    cards, problems = scan_models()
+    for problem in problems:
+        st.warning(problem)
+    return {card.name: card for card in sorted(cards, key=_order)}

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from core.admin import THROTTLE, ensure_password
+from core.server import beyond_loopback
 
 SURVEY_PATH = "survey"
 """url_path of the participant page (app.py)."""
@@ -36,6 +37,13 @@ def require_admin() -> None:
     st.caption("The password was printed in the terminal on the first `make run`; "
                "`python -m core admin-password --reset` makes a new one.")
     st.stop()
+
+
+def require_admin_beyond_loopback() -> None:
+    """The admin login, but only on a server other machines can reach (``server.address`` not loopback):
+    pages that spend CPU (Compose, Evaluate) stay open to the person at the machine running the app."""
+    if beyond_loopback(st.get_option("server.address")):
+        require_admin()
 
 
 def survey_link(token: str) -> str:

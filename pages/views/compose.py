@@ -14,6 +14,7 @@ from core.generation.abc_compose import training_index
 from core.generation.compose import ComposeSettings, compose
 from core.generation.midi_compose import MidiComposeSettings, compose_midi, primer_titles
 from pages.common import cached_model, model_label, models_by_name
+from pages.common.admin import require_admin_beyond_loopback
 
 ANY = "(model's choice)"
 NO_PRIMER = "(none: the model starts from nothing)"
@@ -24,6 +25,7 @@ UNITS = ["(auto)", "1/8", "1/16", "1/4"]
 HISTORY = 10
 ABC_ONLY_NOVELTY = "Novelty is checked for ABC models only."
 
+require_admin_beyond_loopback()  # composing spends CPU: only the admin, on a public server
 st.title("Compose")
 st.caption("Every piece is new: sampled step by step from a network trained on a tune book or a MIDI corpus. "
            "The same model, seed and settings always give the same piece.")

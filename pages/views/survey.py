@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.survey.clips import policy_from_dict, tone_check_wav
-from pages.common import survey_steps
+from pages.common import recruit, survey_steps
 from pages.common.player import listening_ms, player
 from survey_db import participants as P
 
@@ -36,12 +36,15 @@ except UserError as exc:
 st.title(survey.title)
 
 if person is None:
+    ids = recruit.link_ids()  # Prolific, MTurk or a generic pid from the link
+    recruit.resume_by_id(survey_token, ids)  # a second visit with the same id resumes the first
     if survey.status != "open":
         stop_with(P.NOT_OPEN[survey.status], st.warning)
     st.write(survey.consent_text)
     if st.button("I agree: start", type="primary", key="consent"):
         try:
-            st.query_params["p"] = P.join(survey_token)  # the link now resumes this participant
+            # the link now resumes this participant
+            st.query_params["p"] = P.join(survey_token, **recruit.join_options(survey_token, ids))
         except UserError as exc:
             stop_with(str(exc))
         st.rerun()
@@ -129,3 +132,4 @@ else:
     if state.completion_code:
         st.write("Your completion code:")
         st.code(state.completion_code, language=None)
+    recruit.completion_link(survey_token, person)

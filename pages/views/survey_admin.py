@@ -7,7 +7,7 @@ import streamlit as st
 from core.errors import UserError
 from pages.common import draft_editor
 from pages.common.admin import require_admin, survey_link
-from survey_db import screening, store
+from survey_db import recruit, screening, store
 
 ACTIONS = {"open": "Open", "paused": "Pause", "closed": "Close"}
 ALLOWED = {"draft": ("open", "closed"), "open": ("paused", "closed"), "paused": ("open", "closed"), "closed": ()}
@@ -43,6 +43,24 @@ for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
             st.error(str(exc))
         else:
             st.rerun()
+
+with st.expander("Recruitment: completion link and participant quota"):
+    done_url, quota = recruit.recruitment(chosen.id)
+    with st.form(f"a_recruit_{chosen.id}"):
+        new_url = st.text_input("Completion link shown when a participant finishes (e.g. Prolific's, with its code)",
+                                value=done_url or "", key="a_completion_url", max_chars=500)
+        new_quota = st.number_input("Participant quota (0: none): newcomers are turned away once this many joined; "
+                                    "the survey closes itself once this many finished", 0, 1_000_000, quota,
+                                    key="a_quota")
+        if st.form_submit_button("Save"):
+            try:
+                recruit.set_recruitment(chosen.id, new_url, int(new_quota))
+            except UserError as exc:
+                st.error(str(exc))
+            else:
+                st.success("Saved.")
+    st.caption("Links from Prolific (PROLIFIC_PID, STUDY_ID, SESSION_ID), MTurk (workerId, assignmentId, hitId) or "
+               "with a pid parameter keep those ids with the responses; one participation per id.")
 
 st.subheader("Clips")
 draft_editor.preview(chosen.id, chosen.status)

@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 import pandas as pd
 import streamlit as st
 
-from core.data.corpus import list_corpora, load_corpus, save_uploads
+from core.data.corpus import list_corpora, load_corpus, save_uploads, upload_folder
 from core.data.midi_corpus import import_corpus, list_midi_corpora
 from core.data.uploads import check_upload_sizes, save_music_uploads
 from core.errors import UserError
@@ -13,6 +13,7 @@ from core.training import jobs
 from core.training.batching import check_pairing
 from core.training.config import OPTIMIZERS, TRAIN_DEFAULTS, TrainConfig
 from core.training.presets import PRESETS
+from pages.common.admin import require_admin
 
 QUICK_CHARS = 50_000
 UPLOAD_TYPES = ["abc", "mid", "midi", "xml", "mxl", "musicxml", "krn", "zip"]
@@ -20,6 +21,7 @@ BATCH_LABELS = {"char_rnn": "Parallel streams", "transformer": "Sequences per ba
                 "note_rnn": "Windows per batch", "autoencoder": "Piano-roll chunks per batch"}
 LOSS_UNITS = {"abc": "nats/char", "tokens": "nats/token", "roll": "binary cross-entropy per cell"}
 
+require_admin()  # training and uploads spend the server's CPU and disk
 st.title("Train")
 st.caption("Training runs in the background on this machine: you can leave the page or reload it. "
            "Every finished model appears on Compose with its held-out figures.")
@@ -46,7 +48,7 @@ try:
     if abc_files and music_files:
         raise UserError("Upload either ABC files or MIDI, MusicXML and zip files, not both at once.")
     if abc_files:
-        source = str(save_uploads(abc_files))  # a folder named by the content's hash
+        source = str(upload_folder(abc_files))  # named by the content's hash; written only when training starts
 except UserError as exc:
     st.error(str(exc))
     abc_files = music_files = []
@@ -157,6 +159,7 @@ if submitted:
     try:
         cfg.resolved()  # a preset that does not fit the corpus, or a bad setting: one sentence, nothing started
         if abc_files:
+            save_uploads(abc_files)
             try:
                 load_corpus(source)  # refuse uploads without tunes here, not in the background run
             except UserError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy.stats import kruskal, ttest_1samp
 
+from core.errors import UserError
 from core.survey.stats.binary import Correction, signal_detection, wilson_interval
 from core.survey.stats.schema import DEMOGRAPHICS, HUMAN, MACHINE, number, ratings, votes
 
@@ -62,6 +63,12 @@ def failed_catch(df: pd.DataFrame) -> dict[str, bool]:
     return out
 
 
+def check_min_listening(ms: float | None) -> None:
+    """A minimum listening time is None (off) or 0 to one hour in milliseconds; UserError otherwise (NaN too)."""
+    if ms is not None and not 0 <= ms <= 3_600_000:
+        raise UserError(f"The minimum listening time must be 0 to 3,600,000 ms, not {ms}.")
+
+
 def exclusions(
     df: pd.DataFrame, drop_failed_catch: bool = True, min_listening_ms: float | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,6 +77,7 @@ def exclusions(
     Too fast: the median of their listening_ms is below ``min_listening_ms`` (ignored when the data has no
     timings). Returns (the remaining responses, a table of participant and reason for each one left out).
     """
+    check_min_listening(min_listening_ms)
     reasons: dict[str, list[str]] = {}
     if drop_failed_catch:
         for pid, failed in failed_catch(df).items():

@@ -1,0 +1,170 @@
+"""Participants from recruitment platforms: their ids from the link, one participation per id, a quota, a join
+rate limit per client, and the completion link.
+
+Prolific opens a study link with ``PROLIFIC_PID``, ``STUDY_ID`` and ``SESSION_ID``; MTurk's external questions
+pass ``workerId``, ``assignmentId`` and ``hitId`` (``assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE`` while the worker
+only previews the HIT); any other source may pass ``pid``. A second visit with the same id resumes the first
+participation (:func:`find_participation`; the unique (survey, platform, platform id) constraint backs it).
+
+Quota (``Survey.max_participants``, 0 = none): once that many have joined, newcomers are told the survey is
+full; once that many have finished, the survey closes itself. Rate limit: a client (a keyed hash of its IP
+address, never the address) may join a survey at most ``TUNELAB_JOINS_PER_MINUTE`` times a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from core.errors import UserError
+from survey_db.engine import transaction, write
+from survey_db.models import Participant, Survey
+
+PLATFORMS = {
+    "prolific": ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
+    "mturk": ("workerId", "hitId", "assignmentId"),
+    "pid": ("pid", None, None),
+}
+"""Platform: (its participant id parameter, study parameter, session parameter)."""
+MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+FULL = "This survey has all the participants it needs: thank you for your interest."
+TOO_FAST = "Too many people joined from your network in the last minute: please try again in a minute."
+
+
+@dataclass(frozen=True)
+class LinkIds:
+    """The recruitment platform's ids a participant's link carried."""
+
+    platform: str
+    participant: str
+    study: str | None = None
+    session: str | None = None
+
+    @property
+    def preview(self) -> bool:
+        """True for an MTurk worker previewing the HIT (not accepted yet: no participation)."""
+        return self.platform == "mturk" and self.session == MTURK_PREVIEW
+
+
+def link_ids(params: Mapping[str, str]) -> LinkIds | None:
+    """The platform ids in a link's query parameters (None without any); UserError for a malformed id."""
+    for platform, (pid_key, study_key, session_key) in PLATFORMS.items():
+        pid = params.get(pid_key)
+        if not pid:
+            continue
+        values = [pid] + [params.get(k) or None for k in (study_key, session_key) if k]
+        if any(v is not None and not _ID.fullmatch(v) for v in values):
+            raise UserError("The participant id in this link is not valid: check that you copied all of it.")
+        return LinkIds(platform, *values)
+    return None
+
+
+def client_key(survey_token: str, address: str | None) -> str | None:
+    """A 32-hex-digit key for a client's address, different in every survey (None when the address is unknown)."""
+    if not address:
+        return None
+    return hashlib.sha256(f"{survey_token}\0{address}".encode()).hexdigest()[:32]
+
+
+def find_participation(survey_token: str, ids: LinkIds, url: str | None = None) -> str | None:
+    """The participant token an earlier visit with these ids got in this survey, or None."""
+    with transaction(url) as session:
+        return session.scalar(
+            select(Participant.token).join(Survey, Participant.survey_id == Survey.id)
+            .where(Survey.token == survey_token, Participant.platform == ids.platform,
+                   Participant.platform_id == ids.participant))
+
+
+def admit(session, survey: Survey, ids: LinkIds | None, client: str | None, joins_per_minute: int) -> str | None:
+    """Inside a join's transaction (the survey row locked): the token of this id's earlier participation (resume),
+    else None after checking the quota and the client's join rate (UserError when either refuses)."""
+    if ids is not None:
+        if ids.preview:
+            raise UserError("Accept the HIT first: the survey starts once you have accepted it.")
+        earlier = session.scalar(select(Participant.token).where(
+            Participant.survey_id == survey.id, Participant.platform == ids.platform,
+            Participant.platform_id == ids.participant))
+        if earlier is not None:
+            return earlier
+    if survey.max_participants:
+        joined = session.scalar(select(func.count()).select_from(Participant)
+                                .where(Participant.survey_id == survey.id))
+        if joined >= survey.max_participants:
+            raise UserError(FULL)
+    if client is not None:
+        since = datetime.now(UTC) - timedelta(minutes=1)
+        recent = session.scalar(select(func.count()).select_from(Participant).where(
+            Participant.survey_id == survey.id, Participant.client_key == client, Participant.consented_at >= since))
+        if recent >= joins_per_minute:
+            raise UserError(TOO_FAST)
+    return None
+
+
+def label(participant: Participant, ids: LinkIds | None, client: str | None) -> None:
+    """Keep the link's ids and the client key on a new participant."""
+    participant.client_key = client
+    if ids is not None:
+        participant.platform, participant.platform_id = ids.platform, ids.participant
+        participant.study_id, participant.session_id = ids.study, ids.session
+
+
+def close_when_full(session, survey: Survey) -> None:
+    """Close the survey once its quota of participants has finished (called when one finishes)."""
+    if survey.max_participants and survey.status == "open":
+        done = session.scalar(select(func.count()).select_from(Participant).where(
+            Participant.survey_id == survey.id, Participant.finished_at.is_not(None)))
+        if done >= survey.max_participants:
+            survey.status = "closed"
+
+
+def check_completion_url(value: str | None) -> str | None:
+    """A completion link must be an http(s) URL of at most 500 characters (None or blank: none)."""
+    value = (value or "").strip() or None
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 500 or any(c.isspace() for c in value):
+        raise UserError("The completion link must be an http:// or https:// address of at most 500 characters.")
+    return value
+
+
+def set_recruitment(survey_id: int, completion_url: str | None, max_participants: int, url: str | None = None) -> None:
+    """Set a survey's completion link (e.g. Prolific's, with its code) and participant quota (0: none)."""
+    completion_url = check_completion_url(completion_url)
+    if isinstance(max_participants, bool) or not isinstance(max_participants, int) \
+            or not 0 <= max_participants <= 1_000_000:
+        raise UserError(f"The participant quota must be a whole number from 0 (none) to 1,000,000, "
+                        f"not {max_participants!r}.")
+
+    def run(session) -> None:
+        survey = session.get(Survey, survey_id)
+        if survey is None:
+            raise UserError(f"No survey with id {survey_id}.")
+        survey.completion_url, survey.max_participants = completion_url, max_participants
+
+    write(run, url)
+
+
+def recruitment(survey_id: int, url: str | None = None) -> tuple[str | None, int]:
+    """(completion link, participant quota) of a survey."""
+    with transaction(url) as session:
+        survey = session.get(Survey, survey_id)
+        if survey is None:
+            raise UserError(f"No survey with id {survey_id}.")
+        return survey.completion_url, survey.max_participants
+
+
+def completion_url(survey_token: str, participant_token: str, url: str | None = None) -> str | None:
+    """The survey's completion link, for a participant who has finished (None before, or when there is none)."""
+    with transaction(url) as session:
+        row = session.execute(
+            select(Survey.completion_url, Participant.finished_at).join(Participant, Participant.survey_id == Survey.id)
+            .where(Survey.token == survey_token, Participant.token == participant_token)).first()
+    return row[0] if row is not None and row[1] is not None else None
