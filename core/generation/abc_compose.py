@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -20,6 +21,7 @@ from core.data.abc import analyse_body, normalise_meter, parse_fraction
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.evaluation.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
+from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model
 from core.training.checkpoint import LoadedModel
@@ -62,7 +64,14 @@ MAX_BODY_CHARS = 4000
 
 
 class _Retry(Exception):
-    """A sampled tune that cannot be made playable; the caller samples again."""
+    """A sampled tune that cannot be made playable; the caller samples again.
+
+    ``abc`` is the attempt as sampled (before repair) when there was one: the best is shown if none passes.
+    """
+
+    def __init__(self, reason: str, abc: str | None = None):
+        super().__init__(reason)
+        self.abc = abc
 
 
 @dataclass
@@ -153,24 +162,29 @@ def default_tempo(meter: str, rhythm: str = "") -> float:
     return qpm * 0.6 if rhythm.strip().lower() in SLOW_RHYTHMS else qpm
 
 
-def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Piece:
-    """Sample a playable tune; the same model, seed and settings give the same tune."""
+def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None,
+                make_sampler: Callable[..., Sampler] = Sampler) -> Piece:
+    """Sample a playable tune; the same model, seed and settings give the same tune.
+
+    ``make_sampler`` makes each attempt's sampler (a batch row's, for variations: core.generation.batch).
+    """
     settings.validate()
     loaded = loaded or load_model(settings.model)
     index = training_index(loaded) if settings.max_copy_bars else None
     generator = torch.Generator().manual_seed(settings.seed)
-    reasons = []
+    reasons, attempts = [], []
     t0 = time.perf_counter()
     for attempt in range(1, settings.max_attempts + 1):
         try:
-            abc, info = _sample_tune(loaded, settings, generator)
+            abc, info = _sample_tune(loaded, settings, generator, make_sampler)
             piece = Piece.from_abc(abc, settings.program, meta={})
             if piece.duration < 0.5 * info["estimated_s"]:
-                raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds")
+                raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds", abc)
             if index is not None:
                 info["novelty"] = _check_copy(piece, index, settings.max_copy_bars)
         except (_Retry, UnplayableABC) as exc:
             reasons.append(str(exc))
+            attempts.append(getattr(exc, "abc", None))
             continue
         piece.meta = {
             "model": loaded.card.name,
@@ -181,10 +195,7 @@ def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None) ->
             **info,
         }
         return piece
-    raise UserError(
-        f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
-        "try a lower temperature or another seed."
-    )
+    raise NoPlayableTune(settings, reasons, attempts)
 
 
 @lru_cache(maxsize=8)
@@ -212,8 +223,9 @@ def _check_copy(piece: Piece, index: NoveltyIndex, max_bars: float) -> dict:
     return result.to_dict()
 
 
-def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:
-    sampler = Sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
+def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator,
+                 make_sampler: Callable[..., Sampler] = Sampler) -> tuple[str, dict]:
+    sampler = make_sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
     vocab = set(loaded.tokenizer.vocab)
     rhythm = (s.rhythm or "").strip().lower()
     implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))
@@ -248,9 +260,13 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
             raise _Retry(f"the sampled key {key!r} was not readable")
     qpm = float(s.tempo or default_tempo(meter, rhythm))
     body = _sample_body(sampler, s, meter, unit, qpm)
-    body = repair_body(body, meter, unit)
     header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
     header += [f"Q:1/4={qpm:g}", f"K:{key}"]
+    try:
+        body = repair_body(body, meter, unit)
+    except _Retry as exc:
+        exc.abc = "\n".join(header) + "\n" + body + "\n"
+        raise
     info = {"qpm": qpm, "estimated_s": round(_seconds(body, meter, unit, qpm), 2)}
     return "\n".join(header) + "\n" + body + "\n", info
 

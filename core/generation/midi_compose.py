@@ -10,6 +10,7 @@ no ABC, so rendering, the piano roll, the novelty check and surveys work unchang
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import pretty_midi
@@ -67,15 +68,19 @@ def _test_pieces(source: str):
     return load_midi_corpus(source).split("test")
 
 
-def compose_midi(settings: MidiComposeSettings, loaded: LoadedModel) -> Piece:
-    """Sample a piece; the same model, seed and settings give the same piece."""
+def compose_midi(settings: MidiComposeSettings, loaded: LoadedModel,
+                 make_sampler: Callable[..., Sampler] = Sampler) -> Piece:
+    """Sample a piece; the same model, seed and settings give the same piece.
+
+    ``make_sampler`` makes the token models' sampler (a batch row's, for variations).
+    """
     settings.validate()
     generator = torch.Generator().manual_seed(settings.seed)
     t0 = time.perf_counter()
     if loaded.card.family == "autoencoder":
         midi, info = _from_latent(loaded, settings, generator)
     else:
-        midi, info = _from_tokens(loaded, settings, generator)
+        midi, info = _from_tokens(loaded, settings, generator, make_sampler)
     set_program(midi, settings.program)
     title = f"{loaded.card.name} #{settings.seed}"
     meta = {
@@ -96,10 +101,11 @@ def _from_latent(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tupl
     return midi, {"tempo": qpm, "notes_on": int((probs >= s.threshold).sum())}
 
 
-def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[pretty_midi.PrettyMIDI, dict]:
+def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator,
+                 make_sampler: Callable[..., Sampler] = Sampler) -> tuple[pretty_midi.PrettyMIDI, dict]:
     tokenizer = loaded.tokenizer
     primer_ids, qpm = _primer(loaded, s, generator)
-    sampler = Sampler(loaded.model, tokenizer, generator, s.temperature, s.top_k, s.top_p)
+    sampler = make_sampler(loaded.model, tokenizer, generator, s.temperature, s.top_k, s.top_p)
     sampler.feed_ids(primer_ids)
     special = getattr(tokenizer, "special_ids", None) or {}
     eos = special.get("EOS")

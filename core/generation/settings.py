@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 
 import torch
@@ -9,6 +10,20 @@ import torch
 from core.errors import UserError
 from core.generation.sampler import check_temperature, check_top_p
 from core.training.checkpoint import LoadedModel, find_model, load_checkpoint
+
+MAX_SEED = 2**31 - 1
+
+
+def draw_seed() -> int:
+    """A fresh seed, 0 .. MAX_SEED, for a press of Generate (or ``generate`` without ``--seed``)."""
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def check_seed(seed) -> int:
+    """A seed must be a whole number from 0 to MAX_SEED; raises UserError otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED:,}, not {seed!r}.")
+    return seed
 
 
 @lru_cache(maxsize=8)
@@ -19,10 +34,11 @@ def load_model(name: str) -> LoadedModel:
 
 
 def check_common(s) -> None:
-    """The settings every model shares (ABC or MIDI): temperature, top-p, length, tempo, instrument."""
+    """The settings every model shares (ABC or MIDI): seed, temperature, top-p, length, tempo, instrument."""
+    check_seed(s.seed)
     check_temperature(s.temperature)
     check_top_p(s.top_p)
-    if not 2 <= s.seconds <= 600:
+    if not 2 <= s.seconds <= 600:  # NaN fails too
         raise UserError(f"Length must be between 2 and 600 seconds, not {s.seconds}.")
     if s.tempo is not None and not 20 <= s.tempo <= 400:
         raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {s.tempo}.")
