@@ -59,8 +59,14 @@ RHYTHM_METER = {
     "march": ("2/4", "1/16"),
 }
 """Meter and unit note length that a tune type implies when the user leaves them to the model."""
+_COMMON_TIME = ("C|", "2/2", "C", "4/4")
+RHYTHM_METERS = {"jig": ("6/8",), "double jig": ("6/8",), "slip jig": ("9/8",), "slipjig": ("9/8",),
+                 "reel": _COMMON_TIME, "hornpipe": _COMMON_TIME, "waltz": ("3/4",), "slide": ("12/8",),
+                 "polka": ("2/4",)}
+"""Meters a tune type may take; a meter outside them contradicts the type (marches and airs take any)."""
 MIN_BARS = 4
 MAX_BODY_CHARS = 4000
+MAX_OPENING_CHARS = 3000
 
 
 class _Retry(Exception):
@@ -106,6 +112,14 @@ class ComposeSettings:
             parse_fraction(self.unit)
         if self.key and not KEY_RE.match(self.key.strip()):
             raise UserError(f"Key {self.key!r} is not an ABC key such as D, Ador, Em or Bb.")
+        rhythm = (self.rhythm or "").strip().lower()
+        if self.meter and rhythm in RHYTHM_METERS and normalise_meter(self.meter) not in RHYTHM_METERS[rhythm]:
+            usual = " or ".join(RHYTHM_METERS[rhythm])
+            raise UserError(f"A {rhythm} is in {usual}, not {self.meter}: choose {usual}, or leave the meter to "
+                            "the tune type.")
+        if len(self.opening) > MAX_OPENING_CHARS:
+            raise UserError(f"The opening bars are {len(self.opening):,} characters long; at most "
+                            f"{MAX_OPENING_CHARS:,} are accepted (to continue a whole tune, use Continue my tune).")
         if self.opening:
             implied = RHYTHM_METER.get((self.rhythm or "").strip().lower(), (None, None))
             check_opening(self.opening, self.meter or implied[0], self.unit or implied[1] or "1/8")

@@ -38,6 +38,7 @@ class MidiComposeSettings:
     seconds: float = 30.0
     primer: str | None = None  # title of a held-out (test) piece of the model's corpus; None: no primer
     primer_tokens: int = 32  # how much of the primer piece's opening the model is given
+    primer_midi: bytes | None = None  # an uploaded MIDI file as the primer (instead of a held-out piece)
     tempo: float | None = None  # quarter notes per minute; None: the primer's, else 100
     program: int = 0
     threshold: float = 0.5  # autoencoder: note-on probability that becomes a note (the report used 0.5)
@@ -86,7 +87,7 @@ def compose_midi(settings: MidiComposeSettings, loaded: LoadedModel,
     meta = {
         "model": loaded.card.name,
         "family": loaded.card.family,
-        "settings": asdict(settings),
+        "settings": {k: v for k, v in asdict(settings).items() if k != "primer_midi"},
         "sample_seconds": round(time.perf_counter() - t0, 4),
         **info,
     }
@@ -132,6 +133,15 @@ def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator,
 def _primer(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[list[int], float]:
     tokenizer = loaded.tokenizer
     special = getattr(tokenizer, "special_ids", None) or {}
+    if s.primer_midi:
+        from core.generation.continuation import midi_primer
+
+        piece = midi_primer(s.primer_midi)
+        ids = tokenizer.encode_piece(piece)[-s.primer_tokens:]  # the end of the user's piece, continued
+        if not ids:
+            raise UserError("The uploaded MIDI file gives no tokens this model knows.")
+        return ([special["BOS"]] if "BOS" in special and len(ids) < s.primer_tokens else []) + ids, \
+            float(s.tempo or piece.tempo)
     if s.primer:
         piece = next((p for p in _test_pieces(loaded.card.corpus["source"]) if p.title == s.primer), None)
         if piece is None:
