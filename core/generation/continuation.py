@@ -10,7 +10,6 @@ Bars of the continuation that break the meter are dropped; the user's bars are n
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import asdict, dataclass
 
 import torch
