@@ -188,3 +188,30 @@ def set_tempo(abc: str, qpm: float) -> str:
     else:
         header = re.sub(r"(?m)^K:", line.replace("\\", "\\\\") + "K:", header, count=1)
     return header + body
+
+
+def transpose_midi(midi, semitones: int):
+    """A copy of a pretty_midi piece with every pitched note moved by ``semitones`` (-12 .. 12, kept in 0-127)."""
+    import copy
+
+    if not -12 <= semitones <= 12:
+        raise UserError(f"Transpose by -12 to 12 semitones, not {semitones}.")
+    out = copy.deepcopy(midi)
+    for inst in out.instruments:
+        if not inst.is_drum:
+            for note in inst.notes:
+                note.pitch = min(127, max(0, note.pitch + semitones))
+    return out
+
+
+def retime_midi(midi, qpm_from: float, qpm_to: float):
+    """A copy of a pretty_midi piece played at ``qpm_to`` instead of ``qpm_from`` quarter notes a minute."""
+    import copy
+
+    if not 20 <= qpm_to <= 400:
+        raise UserError(f"Tempo must be between 20 and 400 quarter notes a minute, not {qpm_to:g}.")
+    out = copy.deepcopy(midi)
+    factor = qpm_from / qpm_to
+    end = out.get_end_time()
+    out.adjust_times([0.0, end], [0.0, end * factor])
+    return out
