@@ -3,7 +3,8 @@ file read as the primer of a MIDI model.
 
 The pasted tune is kept byte for byte as the start of the result: the model reads a canonical
 version of it (header fields it knows, body characters in its vocabulary, the last part only when
-the tune is longer than a Transformer's context) and its continuation is appended to the user's text.
+the tune is longer than a Transformer's context) and its continuation is appended to the user's text
+(on a new line; trailing blank lines are dropped, since a blank line ends an ABC tune).
 Bars of the continuation that break the meter are dropped; the user's bars are never touched.
 """
 
@@ -75,14 +76,14 @@ def continue_tune(settings: ContinueSettings, loaded: LoadedModel | None = None)
     compose = abc_compose.ComposeSettings(settings.model, settings.seed, settings.temperature, settings.top_k,
                                           settings.top_p, opening=body, max_copy_bars=None,
                                           seconds=abc_compose._seconds(body, meter, unit, qpm) + settings.seconds)
-    user = settings.tune
+    user = settings.tune.rstrip() + "\n"  # the tune as pasted; trailing blank lines, which end an ABC tune, go
     reasons, attempts = [], []
     for attempt in range(1, settings.max_attempts + 1):
         sampler = Sampler(loaded.model, loaded.tokenizer, generator, settings.temperature, settings.top_k,
                           settings.top_p)
         sampler.feed(prompt)
         added = abc_compose._sample_body(sampler, compose, meter, unit, qpm)[len(body):]
-        added = _repair(added, meter, unit)
+        added = _repair(added.lstrip("\n"), meter, unit)
         abc = user + added + ("\n" if not added.endswith("\n") else "")
         try:
             if len(analyse_body(added, meter, unit).bars) < 1:

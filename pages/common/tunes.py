@@ -20,7 +20,8 @@ def tune_view(piece: Piece, seed: int, label: str, seconds_taken: float = 0.0, n
     except UserError as exc:
         wav, audio_error = None, str(exc)
     svgs = (abc_to_svg(piece.abc) if piece.abc else midi_to_svg(piece.midi)) if notation else []
-    roll = None if (svgs or not notation) else piano_roll_png(piece.midi, title=piece.title)
+    # ABC: the piano roll only where the notation could not be engraved; MIDI: always, after the score
+    roll = None if not notation or (piece.abc and svgs) else piano_roll_png(piece.midi, title=piece.title)
     return {
         "title": piece.title, "abc": piece.abc, "midi": piece.midi_bytes(), "wav": wav, "audio_error": audio_error,
         "svgs": svgs, "roll": roll, "duration": piece.duration, "seed": seed, "label": label,

@@ -119,6 +119,9 @@ def workbench() -> None:
     if current.get("abc"):
         st.text_area("ABC (edit the notes, then Play: audio, notation and downloads follow)", key="edit_abc",
                      height=220)
+    elif current.get("tokens_text"):
+        with st.expander("Tokens (the first 200 sampled)"):
+            st.code(current["tokens_text"], language=None)
     c1, c2, c3, c4 = st.columns([1, 2, 1, 2], vertical_alignment="bottom")
     if current.get("abc"):
         c1.button("Play", key="play", on_click=_play, type="primary", help="Play and engrave the edited ABC.")
