@@ -255,7 +255,14 @@ def generate(settings, n: int) -> None:
     st.session_state.variation_tunes = tunes if n > 1 else []
     if tunes:
         pick(tunes[0])
+    _remember(tunes)
+
+
+def _remember(tunes: list[dict]) -> None:
+    """Put this press's tunes first in the visit's history (shown under Earlier from the next press on)."""
+    st.session_state.press = st.session_state.get("press", 0) + 1
     for tune in reversed(tunes):
+        tune["press"] = st.session_state.press
         st.session_state.history.insert(0, tune)
     del st.session_state.history[HISTORY:]
 
@@ -269,8 +276,7 @@ def run_continue(settings: ContinueSettings) -> None:
     tune = tune_view(piece, settings.seed, f"{piece.title} · continued · {model} · seed {settings.seed}", took)
     st.session_state.variation_tunes, st.session_state.generate_errors = [], []
     pick(tune)
-    st.session_state.history.insert(0, tune)
-    del st.session_state.history[HISTORY:]
+    _remember([tune])
 
 
 def show_variations() -> None:
@@ -322,9 +328,9 @@ if st.session_state.get("generate_errors"):
               help="The same settings with a fresh seed.")
 show_variations()
 workbench()
-history = st.session_state.history
-if len(history) > 1:
+earlier = [t for t in st.session_state.history if t.get("press") != st.session_state.get("press")]
+if earlier:
     st.subheader("Earlier this visit")
-    for i, tune in enumerate(history[1:], start=1):
+    for i, tune in enumerate(earlier, start=1):
         with st.expander(tune["label"]):
             show(tune, f"h{i}")
