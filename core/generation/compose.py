@@ -17,7 +17,7 @@ from core.data.piece import Piece
 from core.errors import UserError
 from core.generation.abc_compose import ComposeSettings, compose_abc
 from core.generation.midi_compose import MidiComposeSettings, compose_midi, is_midi_model
-from core.generation.settings import load_model
+from core.generation.settings import load_model, one_thread
 from core.training.checkpoint import LoadedModel
 
 __all__ = ["ComposeSettings", "MidiComposeSettings", "compose", "compose_to_files", "load_model", "variations_to_files"]
@@ -33,7 +33,8 @@ def compose(settings: ComposeSettings | MidiComposeSettings, loaded: LoadedModel
     if midi_model != isinstance(settings, MidiComposeSettings):
         kind = "MIDI" if midi_model else "ABC"
         raise UserError(f"{loaded.card.name} is an {kind} model; its settings do not fit.")
-    return compose_midi(settings, loaded) if midi_model else compose_abc(settings, loaded)
+    with one_thread():
+        return compose_midi(settings, loaded) if midi_model else compose_abc(settings, loaded)
 
 
 def compose_to_files(settings: ComposeSettings | MidiComposeSettings, out_dir: Path, soundfont: str | None = None,

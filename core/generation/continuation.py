@@ -25,7 +25,7 @@ from core.generation import abc_compose
 from core.generation.edit import check_text, split_header
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
-from core.generation.settings import check_common, load_model
+from core.generation.settings import check_common, load_model, one_thread
 from core.training.checkpoint import LoadedModel
 
 MAX_MIDI_PRIMER_BYTES = 1_000_000
@@ -64,6 +64,11 @@ class ContinueSettings:
 
 def continue_tune(settings: ContinueSettings, loaded: LoadedModel | None = None) -> Piece:
     """The user's tune followed by the model's continuation; same model, seed and settings, same result."""
+    with one_thread():
+        return _continue(settings, loaded)
+
+
+def _continue(settings: ContinueSettings, loaded: LoadedModel | None) -> Piece:
     fields, start = settings.validate()
     loaded = loaded or load_model(settings.model)
     if loaded.card.is_midi:

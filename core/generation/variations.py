@@ -16,7 +16,7 @@ from core.errors import UserError
 from core.generation.abc_compose import ComposeSettings, compose_abc
 from core.generation.batch import run_lockstep
 from core.generation.midi_compose import MidiComposeSettings, compose_midi, is_midi_model
-from core.generation.settings import MAX_SEED, load_model
+from core.generation.settings import MAX_SEED, load_model, one_thread
 from core.training.checkpoint import LoadedModel
 
 MAX_VARIATIONS = 8
@@ -46,7 +46,8 @@ def compose_variations(settings: ComposeSettings | MidiComposeSettings, n: int,
     if midi_model and loaded.card.family == "autoencoder":
         return [_catch(compose_midi, s, loaded) for s in each]
     compose_one = compose_midi if midi_model else compose_abc
-    results = run_lockstep(loaded.model, [partial(_task, compose_one, s, loaded) for s in each])
+    with one_thread():
+        results = run_lockstep(loaded.model, [partial(_task, compose_one, s, loaded) for s in each])
     for result in results:
         if isinstance(result, Exception) and not isinstance(result, UserError):
             raise result
