@@ -5,7 +5,10 @@ Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/view
 
 import streamlit as st
 
+from pages.common import warm_server
+
 st.set_page_config(page_title="TuneLab", page_icon=":material/music_note:", layout="wide")
+warm_server()  # the first visit starts it: the default model is warm before the first Generate
 
 navigation = st.navigation(
     [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import pretty_midi
 import torch
@@ -63,7 +64,9 @@ def primer_titles(loaded: LoadedModel) -> list[str]:
     return [p.title for p in _test_pieces(loaded.card.corpus["source"])]
 
 
+@lru_cache(maxsize=4)
 def _test_pieces(source: str):
+    """The held-out pieces of a MIDI corpus, read once per process (reading even the cache takes seconds)."""
     from core.data.midi_corpus import load_midi_corpus
 
     return load_midi_corpus(source).split("test")
