@@ -100,6 +100,7 @@ def test_generate_plays_a_tune_in_the_browser(server, browser):
     page.close()
 
 
+EDITOR = "ABC (edit the notes, then Play: audio, notation and downloads follow)"
 LOOP_TUNE = "X:1\nT:Browser Jig\nM:6/8\nL:1/8\nK:D\n|:A2B c2d|e2f g2e|f2d e2c|d3 d3:|\n"
 
 
@@ -115,7 +116,7 @@ def _worked_on(page) -> tuple[int, str]:
     import re
 
     caption = page.locator("text=/^Seed \\d+ · /").first.inner_text()
-    abc = page.get_by_label("ABC (edit the notes, then Play: audio, notation and downloads follow)", exact=True).input_value()
+    abc = page.get_by_label(EDITOR, exact=True).input_value()
     return int(re.match(r"Seed (\d+)", caption).group(1)), abc
 
 
@@ -164,9 +165,9 @@ def test_the_musicians_loop_in_the_browser(server, browser, tmp_path):
     page.get_by_label("Variations (1-8)", exact=True).fill("4")
     _press(page, "Generate")
     assert page.get_by_role("button", name="Work on this one").count() == 4
-    assert page.locator("audio >> visible=true").count() == 5  # four variations and the tune worked on (earlier ones folded)
+    assert page.locator("audio >> visible=true").count() == 5  # four variations, the tune worked on; earlier: folded
 
-    editor = page.get_by_label("ABC (edit the notes, then Play: audio, notation and downloads follow)", exact=True)
+    editor = page.get_by_label(EDITOR, exact=True)
     editor.fill(LOOP_TUNE)
     editor.press("Tab")
     _settle(page)
