@@ -174,3 +174,17 @@ def test_generate_variations_prints_a_json_list_with_seeds_and_files(tmp_path):
     bad = run("generate", "--model", SHIPPED[0], "--variations", "9", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "Variations must be a whole number from 1 to 8" in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_an_undertrained_model_gives_a_tune_or_its_best_attempt_with_a_way_on(tiny_model):
+    from core.training.checkpoint import load_checkpoint
+
+    loaded = load_checkpoint(tiny_model)
+    settings = ComposeSettings(loaded.card.name, seed=2, seconds=10, max_attempts=4, max_copy_bars=None)
+    try:
+        piece = compose_abc(settings, loaded)
+    except NoPlayableTune as exc:
+        assert "Press Try again for another seed, or lower the temperature." in str(exc)
+        assert exc.best is None or exc.best.n_notes > 0
+    else:
+        assert piece.n_notes > 0
