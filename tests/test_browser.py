@@ -166,6 +166,8 @@ def test_the_musicians_loop_in_the_browser(server, browser, tmp_path):
     _press(page, "Generate")
     assert page.get_by_role("button", name="Work on this one").count() == 4
     assert page.locator("audio >> visible=true").count() == 5  # four variations, the tune worked on; earlier: folded
+    page.get_by_role("heading", name="4 variations").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "variations.png"))
 
     editor = page.get_by_label(EDITOR, exact=True)
     editor.fill(LOOP_TUNE)
