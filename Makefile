@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
+WARM   := $(VENV)/.warm-stamp
 PORT   ?= 8501
 
 ADDRESS ?= 0.0.0.0
@@ -24,7 +25,7 @@ test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) $(WARM)
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -35,6 +36,11 @@ $(PY):
 $(STAMP): requirements.txt constraints.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	@touch $(STAMP)
+
+# Novelty indexes and primer caches, built once at install time so that no first Generate builds them.
+$(WARM): $(STAMP) $(wildcard assets/models/*/card.json)
+	$(PY) -m core warm
+	@touch $(WARM)
 
 bench: setup
 	$(PY) benchmarks/generate_speed.py

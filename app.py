@@ -6,8 +6,11 @@ Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/view
 import streamlit as st
 
 from core.server import server_settings
+from pages.common import warm_server
 
 st.set_page_config(page_title="TuneLab", page_icon=":material/music_note:", layout="wide")
+if not server_settings().participant_only:
+    warm_server()  # the first visit starts it: the default model is warm before the first Generate
 
 # A participant-only server (TUNELAB_MODE=survey, `make serve-survey`): any other path shows this page.
 # (A comment, not a string: Streamlit's magic would print a bare string on the page.)

@@ -64,6 +64,8 @@ def test_compose_with_a_note_model_gives_audio_piano_roll_tokens_and_midi(midi_m
     at.slider(key="midi_seconds").set_value(10)
     at.slider(key="midi_top_p").set_value(0.9)
     at.number_input(key="midi_seed").set_value(3)
+    at.checkbox(key="midi_lock_seed").check()
+    at.number_input(key="midi_variations").set_value(1)
     at.button[0].click().run()
     assert not at.exception and not at.error, at.error[0].value if at.error else ""
     audio = at.get("audio")
@@ -79,6 +81,7 @@ def test_compose_with_a_note_model_gives_audio_piano_roll_tokens_and_midi(midi_m
     # an ABC tune joins the same history; both still show
     at.selectbox(key="model").set_value(SHIPPED[0]).run()
     at.slider(key="seconds").set_value(15)
+    at.number_input(key="variations").set_value(1)
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert [t["abc"] is None for t in at.session_state["history"]] == [False, True]
@@ -94,6 +97,7 @@ def test_compose_with_the_autoencoder_sets_threshold_and_spread(midi_models):
     assert "0.5" in at.slider(key="midi_threshold").help
     at.slider(key="midi_threshold").set_value(0.2)
     at.slider(key="midi_spread").set_value(1.5)
+    at.number_input(key="midi_variations").set_value(1)
     at.button[0].click().run()
     assert not at.exception and not at.error, at.error[0].value if at.error else ""
     assert len(at.get("audio")) == 1 and len(at.get("image")) == 1

@@ -43,11 +43,13 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     at.number_input(key="top_k").set_value(20)
     at.slider(key="seconds").set_value(20)
     at.number_input(key="seed").set_value(11)
+    at.checkbox(key="lock_seed").check()
+    at.number_input(key="variations").set_value(1)
     at.button[0].click().run()
     assert not at.exception and not at.error
     audio = at.get("audio")
     assert len(audio) == 1 and audio[0].proto.url.endswith(".wav")
-    abc = at.code[0].value
+    abc = at.text_area(key="edit_abc").value
     assert "M:6/8" in abc and "R:jig" in abc
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download ABC", "Download MIDI", "Download WAV"]
@@ -66,6 +68,7 @@ def test_compose_shows_a_clear_error_and_keeps_working():
     at = _compose_page()
     at.selectbox(key="model").set_value(SHIPPED[0])
     at.selectbox(key="meter").set_value("6/8")
+    at.number_input(key="variations").set_value(1)
     at.text_area(key="opening").set_value("A2B c2d e2f|")  # 9 eighths in a 6/8 bar
     at.button[0].click().run()
     assert not at.exception

@@ -35,7 +35,7 @@ def _one_sentence(capsys, code: int, needle: str) -> None:
 def test_generate_refuses_a_seed_out_of_range(tmp_path, capsys, seed):
     out = tmp_path / "out"
     code = main(["generate", "--model", SHIPPED[0], f"--seed={seed}", "--out", str(out)])
-    _one_sentence(capsys, code, "seed must be a whole number from 0 to 9223372036854775807")
+    _one_sentence(capsys, code, "seed must be a whole number from 0 to 2,147,483,647")
     assert not out.exists() or not any(out.iterdir())  # nothing written
 
 

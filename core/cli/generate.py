@@ -11,7 +11,11 @@ def register(sub) -> None:
     """The ``generate`` command's options."""
     p = sub.add_parser("generate", help="compose a piece and write ABC (ABC models), MIDI, WAV (and a piano roll)")
     p.add_argument("--model", required=True, help="model name (see `python -m core models`)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same tune")
+    p.add_argument("--seed", type=int,
+                   help="random seed: the same seed gives the same tune (default: a fresh one, reported as \"seed\")")
+    p.add_argument("--variations", type=int, default=0,
+                   help="sample N tunes (1-8) of these settings in one batch, seeds SEED .. SEED+N-1; "
+                        "prints a JSON list of N summaries")
     p.add_argument("--temperature", type=float,
                    help="sampling temperature, in (0, 3] (default: 0.8 for ABC models, 1.0 for MIDI ones)")
     p.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest characters (0: all)")
@@ -40,8 +44,13 @@ def register(sub) -> None:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from core.generation.abc_compose import split_primer
-    from core.generation.compose import ComposeSettings, compose_to_files, load_model
+    from core.generation.compose import ComposeSettings, load_model
     from core.generation.midi_compose import MidiComposeSettings, is_midi_model
+    from core.generation.settings import check_seed, draw_seed
+
+    if args.seed is None:
+        args.seed = draw_seed()
+    check_seed(args.seed)
 
     temperature = {} if args.temperature is None else {"temperature": args.temperature}  # else the kind's default
     if is_midi_model(load_model(args.model)):
@@ -50,8 +59,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             seconds=args.seconds, primer=args.primer_piece, primer_tokens=args.primer_tokens, tempo=args.tempo,
             program=args.program, threshold=args.threshold, spread=args.spread,
         )
-        print(json.dumps(compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)))
-        return 0
+        return _write(settings, args)
     fields, opening = split_primer(args.primer or "")
     given = {"title": args.title, "meter": args.meter, "unit": args.unit, "key": args.key, "rhythm": args.rhythm}
     settings = ComposeSettings(
@@ -60,6 +68,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         max_copy_bars=None if args.allow_copies else args.max_copy_bars,
         **{name: value if value is not None else fields.get(name) for name, value in given.items()},
     )
-    summary = compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)
-    print(json.dumps(summary))
+    return _write(settings, args)
+
+
+def _write(settings, args: argparse.Namespace) -> int:
+    from core.generation.compose import compose_to_files, variations_to_files
+
+    if args.variations:
+        print(json.dumps(variations_to_files(settings, args.variations, Path(args.out), args.soundfont, args.stem)))
+    else:
+        print(json.dumps(compose_to_files(settings, Path(args.out), soundfont=args.soundfont, stem=args.stem)))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -20,6 +21,7 @@ from core.data.abc import analyse_body, normalise_meter, parse_fraction
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.evaluation.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
+from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model
 from core.training.checkpoint import LoadedModel
@@ -57,12 +59,25 @@ RHYTHM_METER = {
     "march": ("2/4", "1/16"),
 }
 """Meter and unit note length that a tune type implies when the user leaves them to the model."""
+_COMMON_TIME = ("C|", "2/2", "C", "4/4")
+RHYTHM_METERS = {"jig": ("6/8",), "double jig": ("6/8",), "slip jig": ("9/8",), "slipjig": ("9/8",),
+                 "reel": _COMMON_TIME, "hornpipe": _COMMON_TIME, "waltz": ("3/4",), "slide": ("12/8",),
+                 "polka": ("2/4",)}
+"""Meters a tune type may take; a meter outside them contradicts the type (marches and airs take any)."""
 MIN_BARS = 4
 MAX_BODY_CHARS = 4000
+MAX_OPENING_CHARS = 3000
 
 
 class _Retry(Exception):
-    """A sampled tune that cannot be made playable; the caller samples again."""
+    """A sampled tune that cannot be made playable; the caller samples again.
+
+    ``abc`` is the attempt as sampled (before repair) when there was one: the best is shown if none passes.
+    """
+
+    def __init__(self, reason: str, abc: str | None = None):
+        super().__init__(reason)
+        self.abc = abc
 
 
 @dataclass
@@ -97,6 +112,14 @@ class ComposeSettings:
             parse_fraction(self.unit)
         if self.key and not KEY_RE.match(self.key.strip()):
             raise UserError(f"Key {self.key!r} is not an ABC key such as D, Ador, Em or Bb.")
+        rhythm = (self.rhythm or "").strip().lower()
+        if self.meter and rhythm in RHYTHM_METERS and normalise_meter(self.meter) not in RHYTHM_METERS[rhythm]:
+            usual = " or ".join(RHYTHM_METERS[rhythm])
+            raise UserError(f"A {rhythm} is in {usual}, not {self.meter}: choose {usual}, or leave the meter to "
+                            "the tune type.")
+        if len(self.opening) > MAX_OPENING_CHARS:
+            raise UserError(f"The opening bars are {len(self.opening):,} characters long; at most "
+                            f"{MAX_OPENING_CHARS:,} are accepted (to continue a whole tune, use Continue my tune).")
         if self.opening:
             implied = RHYTHM_METER.get((self.rhythm or "").strip().lower(), (None, None))
             check_opening(self.opening, self.meter or implied[0], self.unit or implied[1] or "1/8")
@@ -153,24 +176,29 @@ def default_tempo(meter: str, rhythm: str = "") -> float:
     return qpm * 0.6 if rhythm.strip().lower() in SLOW_RHYTHMS else qpm
 
 
-def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None) -> Piece:
-    """Sample a playable tune; the same model, seed and settings give the same tune."""
+def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None,
+                make_sampler: Callable[..., Sampler] = Sampler) -> Piece:
+    """Sample a playable tune; the same model, seed and settings give the same tune.
+
+    ``make_sampler`` makes each attempt's sampler (a batch row's, for variations: core.generation.batch).
+    """
     settings.validate()
     loaded = loaded or load_model(settings.model)
     index = training_index(loaded) if settings.max_copy_bars else None
     generator = torch.Generator().manual_seed(settings.seed)
-    reasons = []
+    reasons, attempts = [], []
     t0 = time.perf_counter()
     for attempt in range(1, settings.max_attempts + 1):
         try:
-            abc, info = _sample_tune(loaded, settings, generator)
+            abc, info = _sample_tune(loaded, settings, generator, make_sampler)
             piece = Piece.from_abc(abc, settings.program, meta={})
             if piece.duration < 0.5 * info["estimated_s"]:
-                raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds")
+                raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds", abc)
             if index is not None:
                 info["novelty"] = _check_copy(piece, index, settings.max_copy_bars)
         except (_Retry, UnplayableABC) as exc:
             reasons.append(str(exc))
+            attempts.append(getattr(exc, "abc", None))
             continue
         piece.meta = {
             "model": loaded.card.name,
@@ -181,10 +209,7 @@ def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None) ->
             **info,
         }
         return piece
-    raise UserError(
-        f"No playable tune after {settings.max_attempts} attempts (last: {reasons[-1]}); "
-        "try a lower temperature or another seed."
-    )
+    raise NoPlayableTune(settings, reasons, attempts)
 
 
 @lru_cache(maxsize=8)
@@ -212,8 +237,9 @@ def _check_copy(piece: Piece, index: NoveltyIndex, max_bars: float) -> dict:
     return result.to_dict()
 
 
-def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator) -> tuple[str, dict]:
-    sampler = Sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
+def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator,
+                 make_sampler: Callable[..., Sampler] = Sampler) -> tuple[str, dict]:
+    sampler = make_sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
     vocab = set(loaded.tokenizer.vocab)
     rhythm = (s.rhythm or "").strip().lower()
     implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))
@@ -248,9 +274,13 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
             raise _Retry(f"the sampled key {key!r} was not readable")
     qpm = float(s.tempo or default_tempo(meter, rhythm))
     body = _sample_body(sampler, s, meter, unit, qpm)
-    body = repair_body(body, meter, unit)
     header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
     header += [f"Q:1/4={qpm:g}", f"K:{key}"]
+    try:
+        body = repair_body(body, meter, unit)
+    except _Retry as exc:
+        exc.abc = "\n".join(header) + "\n" + body + "\n"
+        raise
     info = {"qpm": qpm, "estimated_s": round(_seconds(body, meter, unit, qpm), 2)}
     return "\n".join(header) + "\n" + body + "\n", info
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from core.audio.render import render, resolve_soundfont, wav_bytes, write_atomic
@@ -16,10 +17,10 @@ from core.data.piece import Piece
 from core.errors import UserError
 from core.generation.abc_compose import ComposeSettings, compose_abc
 from core.generation.midi_compose import MidiComposeSettings, compose_midi, is_midi_model
-from core.generation.settings import load_model
+from core.generation.settings import load_model, one_thread
 from core.training.checkpoint import LoadedModel
 
-__all__ = ["ComposeSettings", "MidiComposeSettings", "compose", "compose_to_files", "load_model"]
+__all__ = ["ComposeSettings", "MidiComposeSettings", "compose", "compose_to_files", "load_model", "variations_to_files"]
 
 
 def compose(settings: ComposeSettings | MidiComposeSettings, loaded: LoadedModel | None = None) -> Piece:
@@ -32,7 +33,8 @@ def compose(settings: ComposeSettings | MidiComposeSettings, loaded: LoadedModel
     if midi_model != isinstance(settings, MidiComposeSettings):
         kind = "MIDI" if midi_model else "ABC"
         raise UserError(f"{loaded.card.name} is an {kind} model; its settings do not fit.")
-    return compose_midi(settings, loaded) if midi_model else compose_abc(settings, loaded)
+    with one_thread():
+        return compose_midi(settings, loaded) if midi_model else compose_abc(settings, loaded)
 
 
 def compose_to_files(settings: ComposeSettings | MidiComposeSettings, out_dir: Path, soundfont: str | None = None,
@@ -46,13 +48,7 @@ def compose_to_files(settings: ComposeSettings | MidiComposeSettings, out_dir: P
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", stem):
         raise UserError(f"File stem {stem!r} may only use letters, digits, '.', '_' and '-'.")
     sf = resolve_soundfont(soundfont)
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"Cannot create the output folder {out_dir} ({exc.strerror}).") from None
-    if not _writable(out_dir):
-        raise UserError(f"The output folder {out_dir} is not writable.")
+    out_dir = _out_folder(Path(out_dir))
     timings = {}
     t = time.perf_counter()
     loaded = load_model(settings.model)
@@ -60,6 +56,42 @@ def compose_to_files(settings: ComposeSettings | MidiComposeSettings, out_dir: P
     t = time.perf_counter()
     piece = compose(settings, loaded)
     timings["compose_s"] = time.perf_counter() - t
+    return write_piece(piece, settings, loaded, out_dir, sf, stem, timings)
+
+
+def variations_to_files(settings: ComposeSettings | MidiComposeSettings, n: int, out_dir: Path,
+                        soundfont: str | None = None, stem: str = "tune") -> list[dict]:
+    """N variations (seeds ``seed .. seed + N - 1``, one batch) written as ``stem-1`` .. ``stem-N``;
+    one summary each. A variation where no attempt passed has ``"error"`` and, when its best attempt
+    plays, that attempt's files (broken bars marked)."""
+    from core.generation.variations import check_variations, compose_variations, variation_seeds
+
+    check_variations(n)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", stem):
+        raise UserError(f"File stem {stem!r} may only use letters, digits, '.', '_' and '-'.")
+    sf = resolve_soundfont(soundfont)
+    out_dir = _out_folder(Path(out_dir))
+    loaded = load_model(settings.model)
+    t = time.perf_counter()
+    results = compose_variations(settings, n, loaded)
+    each_s = (time.perf_counter() - t) / n
+    summaries = []
+    for i, result in enumerate(results, start=1):
+        seed = variation_seeds(settings.seed, n)[i - 1]
+        one = replace(settings, seed=seed)
+        if isinstance(result, Piece):
+            summaries.append(write_piece(result, one, loaded, out_dir, sf, f"{stem}-{i}", {"compose_s": each_s}))
+            continue
+        best = getattr(result, "best", None)
+        summary = (write_piece(best, one, loaded, out_dir, sf, f"{stem}-{i}", {"compose_s": each_s}) if best
+                   else {"seed": seed, "files": {}})
+        summaries.append({**summary, "error": str(result)})
+    return summaries
+
+
+def write_piece(piece: Piece, settings, loaded: LoadedModel, out_dir: Path, sf: str, stem: str,
+                timings: dict) -> dict:
+    """Write ``stem``.abc (when the piece has ABC), .mid, .wav and, without ABC, a piano-roll .png; the summary."""
     paths = {"midi": out_dir / f"{stem}.mid", "wav": out_dir / f"{stem}.wav"}
     if piece.abc:
         paths = {"abc": out_dir / f"{stem}.abc", **paths}
@@ -72,7 +104,7 @@ def compose_to_files(settings: ComposeSettings | MidiComposeSettings, out_dir: P
         write_atomic(paths["png"], piano_roll_png(piece.midi, title=piece.title))
     t = time.perf_counter()
     audio = render(piece.midi, sf)
-    timings["render_s"] = time.perf_counter() - t
+    timings = {**timings, "render_s": time.perf_counter() - t}
     write_atomic(paths["wav"], wav_bytes(audio))
     return {
         "title": piece.title,
@@ -85,6 +117,16 @@ def compose_to_files(settings: ComposeSettings | MidiComposeSettings, out_dir: P
         "files": {k: str(v) for k, v in paths.items()},
         "timings": {k: round(v, 4) for k, v in timings.items()},
     }
+
+
+def _out_folder(out_dir: Path) -> Path:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"Cannot create the output folder {out_dir} ({exc.strerror}).") from None
+    if not _writable(out_dir):
+        raise UserError(f"The output folder {out_dir} is not writable.")
+    return out_dir
 
 
 def _writable(folder: Path) -> bool:

@@ -10,7 +10,9 @@ no ABC, so rendering, the piano roll, the novelty check and surveys work unchang
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import pretty_midi
 import torch
@@ -37,6 +39,7 @@ class MidiComposeSettings:
     seconds: float = 30.0
     primer: str | None = None  # title of a held-out (test) piece of the model's corpus; None: no primer
     primer_tokens: int = 32  # how much of the primer piece's opening the model is given
+    primer_midi: bytes | None = None  # an uploaded MIDI file as the primer (instead of a held-out piece)
     tempo: float | None = None  # quarter notes per minute; None: the primer's, else 100
     program: int = 0
     threshold: float = 0.5  # autoencoder: note-on probability that becomes a note (the report used 0.5)
@@ -61,27 +64,33 @@ def primer_titles(loaded: LoadedModel) -> list[str]:
     return [p.title for p in _test_pieces(loaded.card.corpus["source"])]
 
 
+@lru_cache(maxsize=4)
 def _test_pieces(source: str):
+    """The held-out pieces of a MIDI corpus, read once per process (reading even the cache takes seconds)."""
     from core.data.midi_corpus import load_midi_corpus
 
     return load_midi_corpus(source).split("test")
 
 
-def compose_midi(settings: MidiComposeSettings, loaded: LoadedModel) -> Piece:
-    """Sample a piece; the same model, seed and settings give the same piece."""
+def compose_midi(settings: MidiComposeSettings, loaded: LoadedModel,
+                 make_sampler: Callable[..., Sampler] = Sampler) -> Piece:
+    """Sample a piece; the same model, seed and settings give the same piece.
+
+    ``make_sampler`` makes the token models' sampler (a batch row's, for variations).
+    """
     settings.validate()
     generator = torch.Generator().manual_seed(settings.seed)
     t0 = time.perf_counter()
     if loaded.card.family == "autoencoder":
         midi, info = _from_latent(loaded, settings, generator)
     else:
-        midi, info = _from_tokens(loaded, settings, generator)
+        midi, info = _from_tokens(loaded, settings, generator, make_sampler)
     set_program(midi, settings.program)
     title = f"{loaded.card.name} #{settings.seed}"
     meta = {
         "model": loaded.card.name,
         "family": loaded.card.family,
-        "settings": asdict(settings),
+        "settings": {k: v for k, v in asdict(settings).items() if k != "primer_midi"},
         "sample_seconds": round(time.perf_counter() - t0, 4),
         **info,
     }
@@ -96,10 +105,11 @@ def _from_latent(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tupl
     return midi, {"tempo": qpm, "notes_on": int((probs >= s.threshold).sum())}
 
 
-def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[pretty_midi.PrettyMIDI, dict]:
+def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator,
+                 make_sampler: Callable[..., Sampler] = Sampler) -> tuple[pretty_midi.PrettyMIDI, dict]:
     tokenizer = loaded.tokenizer
     primer_ids, qpm = _primer(loaded, s, generator)
-    sampler = Sampler(loaded.model, tokenizer, generator, s.temperature, s.top_k, s.top_p)
+    sampler = make_sampler(loaded.model, tokenizer, generator, s.temperature, s.top_k, s.top_p)
     sampler.feed_ids(primer_ids)
     special = getattr(tokenizer, "special_ids", None) or {}
     eos = special.get("EOS")
@@ -126,6 +136,15 @@ def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tupl
 def _primer(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[list[int], float]:
     tokenizer = loaded.tokenizer
     special = getattr(tokenizer, "special_ids", None) or {}
+    if s.primer_midi:
+        from core.generation.continuation import midi_primer
+
+        piece = midi_primer(s.primer_midi)
+        ids = tokenizer.encode_piece(piece)[-s.primer_tokens:]  # the end of the user's piece, continued
+        if not ids:
+            raise UserError("The uploaded MIDI file gives no tokens this model knows.")
+        return ([special["BOS"]] if "BOS" in special and len(ids) < s.primer_tokens else []) + ids, \
+            float(s.tempo or piece.tempo)
     if s.primer:
         piece = next((p for p in _test_pieces(loaded.card.corpus["source"]) if p.title == s.primer), None)
         if piece is None:

@@ -9,7 +9,7 @@ the text so far. It drives every autoregressive family through two methods only:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -36,8 +36,12 @@ def check_top_p(top_p: float) -> float:
 class Sampler:
     """Feeds forced text (or ids) and draws tokens one at a time from a step-wise model.
 
-    Filters apply in this order: temperature, banned tokens, top-k (0 = off), then top-p (1 = off:
-    keep the fewest most likely tokens whose probabilities sum to at least top_p).
+    Filters apply in this order: temperature, banned tokens, the optional ``logits_hook`` (a per-step
+    mask: logits (V,) -> logits (V,), -inf where a token is not allowed), top-k (0 = off), then top-p
+    (1 = off: keep the fewest most likely tokens whose probabilities sum to at least top_p).
+
+    All model calls go through :meth:`advance`, so a row of a batch (:mod:`core.generation.batch`)
+    is a Sampler whose ``advance`` hands its tokens to one batched forward pass.
     """
 
     def __init__(
@@ -57,30 +61,39 @@ class Sampler:
         self.top_p = check_top_p(top_p)
         self.state = None
         self.logits: torch.Tensor | None = None  # (V,) next-token logits
+        self.logits_hook: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self._char_ids: dict[str, list[int]] = {}
 
-    @torch.inference_mode()
     def feed(self, text: str) -> None:
         """Condition on ``text`` (one batched forward pass)."""
         if text:
             self.feed_ids(self.tokenizer.encode(text))
 
-    @torch.inference_mode()
     def feed_ids(self, ids: Sequence[int]) -> None:
         """Condition on token ids (one ``model.prefill``), for tokenizers without text (MIDI tokens)."""
         if len(ids) == 0:
             return
-        logits, self.state = self.model.prefill(torch.tensor([list(ids)], dtype=torch.long), self.state)
+        self.advance(list(ids))
+
+    def advance(self, ids: list[int]) -> None:
+        """Run the model over ``ids`` (one step for one id, else one prefill); sets ``self.logits``."""
+        with torch.inference_mode():
+            if len(ids) == 1:
+                logits, self.state = self.model.step(torch.tensor(ids), self.state)
+            else:
+                logits, self.state = self.model.prefill(torch.tensor([ids]), self.state)
         self.logits = logits[0]
 
     @torch.inference_mode()
-    def next_token(self, banned: list[int] | None = None) -> int:
-        """Draw one token (never one of ``banned``) and advance the model past it."""
+    def draw(self, banned: list[int] | None = None) -> int:
+        """One token from the filtered next-token distribution, without advancing the model."""
         if self.logits is None:
             raise RuntimeError("feed() some text before sampling.")
         logits = self.logits / self.temperature
         if banned:
-            logits = logits.clone()
-            logits[banned] = float("-inf")
+            logits[banned] = float("-inf")  # logits is a fresh tensor here
+        if self.logits_hook is not None:
+            logits = self.logits_hook(logits)
         if self.top_k and self.top_k < logits.numel():
             kth = torch.topk(logits, self.top_k).values[-1]
             logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -89,15 +102,22 @@ class Sampler:
             before = sorted_probs.cumsum(0) - sorted_probs  # mass of the tokens more likely than each
             logits = logits.index_fill(0, order[before >= self.top_p], float("-inf"))
         probs = torch.softmax(logits, dim=-1)
-        token = int(torch.multinomial(probs, 1, generator=self.generator))
-        logits, self.state = self.model.step(torch.tensor([token]), self.state)
-        self.logits = logits[0]
+        return int(torch.multinomial(probs, 1, generator=self.generator))
+
+    def next_token(self, banned: list[int] | None = None) -> int:
+        """Draw one token (never one of ``banned``) and advance the model past it."""
+        token = self.draw(banned)
+        self.advance([token])
         return token
 
     def next_char(self, banned: str = "") -> str:
         """Draw one character, never one of ``banned``."""
-        ids = [self.tokenizer.index[c] for c in banned if c in self.tokenizer.index] if banned else None
-        return self.tokenizer.decode([self.next_token(ids)])
+        ids = None
+        if banned:
+            ids = self._char_ids.get(banned)
+            if ids is None:
+                ids = self._char_ids[banned] = [self.tokenizer.index[c] for c in banned if c in self.tokenizer.index]
+        return self.tokenizer.decode([self.next_token(ids or None)])
 
     def sample_line(self, max_chars: int = 80) -> str:
         """Sample up to and including a newline; returns the line without it."""

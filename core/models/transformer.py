@@ -253,4 +253,36 @@ class GPT(nn.Module):
     @torch.inference_mode()
     def step(self, idx: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
         """One token per sequence, idx (B,): logits (B, V) for the next position and the updated cache."""
-        return self._append(idx[:, None], cache)
+        if self.training or cache is None or cache.length + 1 > self.config.block_size:
+            return self._append(idx[:, None], cache)
+        return self._step_lean(idx, cache)
+
+    def _step_lean(self, idx: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
+        """``_append`` for one token in eval mode, as plain functional calls: no module dispatch, no
+        dropout, no mask. Per-step Python and dispatch, not arithmetic, was most of a step's cost."""
+        c, start = self.config, cache.length
+        B, C, nh = idx.size(0), c.n_embd, c.n_head
+        hs = C // nh
+        x = self.transformer.wte.weight[idx]  # (B, C)
+        if c.positions == "learned":
+            x = x + self.transformer.wpe.weight[start]
+            cos = sin = None
+        else:
+            cos, sin = self.rope_cos[start], self.rope_sin[start]  # (hs / 2,)
+        for i, block in enumerate(self.transformer.h):
+            attn, mlp = block.attn, block.mlp
+            y = F.layer_norm(x, (C,), block.ln_1.weight, block.ln_1.bias)
+            q, k, v = F.linear(y, attn.c_attn.weight, attn.c_attn.bias).view(B, 3, nh, hs).unbind(1)  # (B, nh, hs)
+            if cos is not None:
+                q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            cache.k[i][:, :, start] = k
+            cache.v[i][:, :, start] = v
+            y = F.scaled_dot_product_attention(q[:, :, None], cache.k[i][:, :, : start + 1],
+                                               cache.v[i][:, :, : start + 1])  # (B, nh, 1, hs)
+            x = x + F.linear(y.view(B, C), attn.c_proj.weight, attn.c_proj.bias)
+            y = F.layer_norm(x, (C,), block.ln_2.weight, block.ln_2.bias)
+            x = x + F.linear(F.gelu(F.linear(y, mlp.c_fc.weight, mlp.c_fc.bias)), mlp.c_proj.weight, mlp.c_proj.bias)
+        cache.ids[:, start] = idx
+        cache.length += 1
+        x = F.layer_norm(x, (C,), self.transformer.ln_f.weight, self.transformer.ln_f.bias)
+        return self.head(x), cache

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from core.generation.compose import load_model
 from core.training.checkpoint import LoadedModel, ModelCard, scan_models
+
+
+@st.cache_resource(show_spinner=False)
+def warm_server() -> threading.Thread:
+    """Once per server process: warm the default model (and load the others) in the background."""
+    from core.generation.warm import warm_process
+
+    thread = threading.Thread(target=warm_process, name="tunelab-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_resource(show_spinner="Loading the model…")

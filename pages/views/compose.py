@@ -1,20 +1,29 @@
-"""Compose: pick a model and settings, press Generate, hear the piece and see its notation or piano roll."""
+"""Compose as an instrument: Generate (a fresh seed each press, or a locked one; N variations in one
+batch), pick one, edit its ABC and play it again, transpose, change the tempo; or continue your own tune.
 
-import time
+Sections, top to bottom: model, Generate, Continue my tune, Variations, Work on the tune, Earlier.
+"""
+
+import dataclasses
 
 import streamlit as st
 
-from core.audio.notation import abc_to_svg, midi_to_svg, piano_roll_png
-from core.audio.render import GM_INSTRUMENTS, render, wav_bytes
+from core.audio.render import GM_INSTRUMENTS
 from core.data.abc import default_unit
 from core.errors import UserError
 from core.evaluation.novelty import NoveltyResult, check_novelty
 from core.evaluation.report import describe
 from core.generation.abc_compose import training_index
-from core.generation.compose import ComposeSettings, compose
-from core.generation.midi_compose import MidiComposeSettings, compose_midi, primer_titles
+from core.generation.compose import ComposeSettings
+from core.generation.continuation import ContinueSettings, continue_tune
+from core.generation.edit import decode_upload
+from core.generation.midi_compose import MidiComposeSettings, primer_titles
+from core.generation.settings import draw_seed
+from core.generation.variations import MAX_VARIATIONS, compose_variations, variation_seeds
 from pages.common import cached_model, model_label, models_by_name
 from pages.common.admin import require_admin_beyond_loopback
+from pages.common.tunes import show, show_audio, show_pictures, timed, tune_view
+from pages.common.workbench import pick, workbench
 
 ANY = "(model's choice)"
 NO_PRIMER = "(none: the model starts from nothing)"
@@ -24,12 +33,15 @@ KEYS = [ANY, "D", "G", "A", "C", "F", "Em", "Am", "Bm", "Dm", "Gm", "Ador", "Edo
 UNITS = ["(auto)", "1/8", "1/16", "1/4"]
 HISTORY = 10
 ABC_ONLY_NOVELTY = "Novelty is checked for ABC models only."
+SLIDER_TEMPERATURE = 1.2
+"""The slider's top: the shipped models still make music here; higher values only by typing (up to 3)."""
 
 require_admin_beyond_loopback()  # composing spends CPU: only the admin, on a public server
 st.title("Compose")
 st.caption("Every piece is new: sampled step by step from a network trained on a tune book or a MIDI corpus. "
            "The same model, seed and settings always give the same piece.")
 st.session_state.setdefault("history", [])
+st.session_state.setdefault("variation_tunes", [])
 
 cards = models_by_name()
 if not cards:
@@ -51,32 +63,53 @@ def _choice(value: str) -> str | None:
     return None if value in (ANY, "(auto)") else value
 
 
-def abc_form() -> ComposeSettings | None:
-    """Today's ABC form; the settings when Generate was pressed."""
+def _temperature(slider_key: str, typed_key: str, default: float, what: str) -> float:
+    """The slider (capped where the shipped models still make music) or, above it, the typed value."""
+    c1, c2 = st.columns(2)
+    slid = c1.slider("Temperature", 0.1, SLIDER_TEMPERATURE, default, 0.05, key=slider_key,
+                     help=f"Lower: safer, more repetitive {what}. Higher: bolder, more mistakes.")
+    typed = c2.number_input(f"…or type a temperature above {SLIDER_TEMPERATURE:g} (up to 3; 0: the slider's)",
+                            value=0.0, step=0.1, key=typed_key,
+                            help="Past the slider the shipped models break more bars; the best attempt is shown.")
+    return float(typed) if typed else float(slid)
+
+
+def _seed_and_variations(prefix: str = "") -> tuple[int, bool, int]:
+    c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+    seed = c1.number_input("Seed", value=0, step=1, key=f"{prefix}seed",
+                           help="Used when locked; otherwise each press draws a fresh seed and shows it.")
+    lock = c2.checkbox("Lock seed", key=f"{prefix}lock_seed", help="Keep this seed: the same settings, the same tune.")
+    n = c3.number_input(f"Variations (1-{MAX_VARIATIONS})", value=4, step=1, key=f"{prefix}variations",
+                        help="Tunes of the same settings sampled together in one batch, seeds seed, seed + 1, …")
+    return int(seed), bool(lock), int(n)
+
+
+def abc_form() -> tuple[ComposeSettings, int] | None:
+    """The ABC form; the settings and the number of variations when Generate was pressed."""
     with st.form("compose"):
         c1, c2, c3, c4 = st.columns(4)
         tune_type = c1.selectbox("Tune type", TUNE_TYPES, key="tune_type")
         meter = c2.selectbox("Meter", METERS, key="meter",
-                             help="Left to the model, a tune type implies its usual meter.")
+                             help="Left to the model, a tune type implies its usual meter; a meter that "
+                                  "contradicts the type is refused.")
         key = c3.selectbox("Key", KEYS, key="key")
         unit = c4.selectbox("Unit note length", UNITS, key="unit")
         title = st.text_input("Title (optional: the model names the tune)", key="title", max_chars=80)
-        opening = st.text_area("Opening bars (optional, ABC body)", key="opening", height=70, max_chars=400,
-                               placeholder="e.g. A2B c2d | e2f g2e |")
-        c1, c2, c3 = st.columns(3)
-        temperature = c1.slider("Temperature", 0.1, 2.0, 0.8, 0.05, key="temperature",
-                                help="Lower: safer, more repetitive tunes. Higher: bolder, more mistakes.")
-        top_k = c2.number_input("Top-k (0: off)", 0, 200, 0, key="top_k",
+        opening = st.text_area("Opening bars (optional, ABC body; a whole tune: Continue my tune below)",
+                               key="opening", height=70, placeholder="e.g. A2B c2d | e2f g2e |")
+        temperature = _temperature("temperature", "temperature_typed", 0.8, "tunes")
+        c1, c2 = st.columns(2)
+        top_k = c1.number_input("Top-k (0: off)", 0, 200, 0, key="top_k",
                                 help="Sample only from the k likeliest characters.")
-        top_p = c3.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p",
+        top_p = c2.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p",
                           help="Sample only from the likeliest characters that together have this probability "
                                "(1: off).")
-        c1, c2 = st.columns(2)
-        seed = c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed")
-        seconds = c2.slider("Length (seconds, repeats included)", 10, 180, 40, 5, key="seconds")
-        c1, c2 = st.columns(2)
-        instrument = c1.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
-        tempo = c2.number_input("Tempo in quarter notes a minute (0: usual for the meter)", 0, 400, 0, key="tempo")
+        seed, lock, n = _seed_and_variations()
+        c1, c2, c3 = st.columns(3)
+        seconds = c1.slider("Length (seconds, repeats included)", 10, 180, 40, 5, key="seconds")
+        instrument = c2.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
+        tempo = c3.number_input("Tempo in quarter notes a minute (0: usual for the meter)", value=0, step=5,
+                                key="tempo", help="20 to 400, or 0.")
         c1, c2 = st.columns(2)
         avoid_copies = c1.checkbox("Sample again when the tune copies a training tune", value=True,
                                    key="avoid_copies",
@@ -88,16 +121,17 @@ def abc_form() -> ComposeSettings | None:
             return None
     chosen_meter = _choice(meter)
     return ComposeSettings(
-        model=model, seed=int(seed), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-        title=title.strip() or None, meter=chosen_meter, key=_choice(key), rhythm=_choice(tune_type),
-        opening=opening.strip(), unit=_choice(unit) or (default_unit(chosen_meter) if chosen_meter else None),
+        model=model, seed=seed if lock else draw_seed(), temperature=temperature, top_k=int(top_k),
+        top_p=float(top_p), title=title.strip() or None, meter=chosen_meter, key=_choice(key),
+        rhythm=_choice(tune_type), opening=opening.strip(),
+        unit=_choice(unit) or (default_unit(chosen_meter) if chosen_meter else None),
         seconds=float(seconds), tempo=float(tempo) or None, program=GM_INSTRUMENTS[instrument],
         max_copy_bars=float(copy_bars) if avoid_copies else None,
-    )
+    ), n
 
 
-def midi_form() -> MidiComposeSettings | None:
-    """The form for the MIDI families; the settings when Generate was pressed."""
+def midi_form() -> tuple[MidiComposeSettings, int] | None:
+    """The form for the MIDI families; the settings and the number of variations when Generate was pressed."""
     autoencoder = card.family == "autoencoder"
     primers: list[str] = []
     if not autoencoder:
@@ -106,6 +140,7 @@ def midi_form() -> MidiComposeSettings | None:
         except UserError as exc:
             st.caption(f"No primers: {exc}")
     with st.form("compose_midi"):
+        upload = None
         if autoencoder:
             measures, steps = card.model.get("measures"), card.model.get("steps")
             st.caption(f"The length is fixed by the model: it decodes {measures} measures of {steps} steps from "
@@ -122,30 +157,56 @@ def midi_form() -> MidiComposeSettings | None:
             primer = c1.selectbox("Primer: the opening of a held-out piece of the model's corpus",
                                   [NO_PRIMER, *primers], key="midi_primer")
             primer_tokens = c2.number_input("Primer tokens", 1, 1024, 32, key="midi_primer_tokens",
-                                            help="How much of the primer piece's opening the model is given.")
-            c1, c2, c3 = st.columns(3)
-            temperature = c1.slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="midi_temperature",
-                                    help="Lower: safer, more repetitive. Higher: bolder, more mistakes.")
-            top_k = c2.number_input("Top-k (0: off)", 0, 1000, 0, key="midi_top_k",
+                                            help="How much of the primer (its opening, or your file's end) the "
+                                                 "model is given.")
+            upload = st.file_uploader("…or continue your own piece: upload a MIDI file (at most 1 MB)",
+                                      type=["mid", "midi"], key="midi_primer_file")
+            temperature = _temperature("midi_temperature", "midi_temperature_typed", 1.0, "pieces")
+            c1, c2 = st.columns(2)
+            top_k = c1.number_input("Top-k (0: off)", 0, 1000, 0, key="midi_top_k",
                                     help="Sample only from the k likeliest tokens.")
-            top_p = c3.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="midi_top_p",
+            top_p = c2.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="midi_top_p",
                               help="Sample only from the likeliest tokens that together have this probability "
                                    "(1: off).")
-        columns = st.columns(3 if autoencoder else 4)
-        seed = columns[0].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="midi_seed")
-        seconds = None if autoencoder else columns[3].slider("Length (seconds)", 5, 180, 30, 5, key="midi_seconds")
-        instrument = columns[1].selectbox("Instrument", list(GM_INSTRUMENTS), key="midi_instrument")
+        seed, lock, n = _seed_and_variations("midi_")
+        columns = st.columns(2 if autoencoder else 3)
+        seconds = None if autoencoder else columns[2].slider("Length (seconds)", 5, 180, 30, 5, key="midi_seconds")
+        instrument = columns[0].selectbox("Instrument", list(GM_INSTRUMENTS), key="midi_instrument")
         usual = "100" if autoencoder else "the primer's, or 100"
-        tempo = columns[2].number_input(f"Tempo, quarter notes a minute (0: {usual})", 0, 400, 0, key="midi_tempo")
+        tempo = columns[1].number_input(f"Tempo, quarter notes a minute (0: {usual})", value=0, step=5,
+                                        key="midi_tempo")
         if not st.form_submit_button("Generate", type="primary"):
             return None
-    common = {"model": model, "seed": int(seed), "tempo": float(tempo) or None, "program": GM_INSTRUMENTS[instrument]}
+    common = {"model": model, "seed": seed if lock else draw_seed(), "tempo": float(tempo) or None,
+              "program": GM_INSTRUMENTS[instrument]}
     if autoencoder:
-        return MidiComposeSettings(**common, threshold=float(threshold), spread=float(spread))
+        return MidiComposeSettings(**common, threshold=float(threshold), spread=float(spread)), n
     return MidiComposeSettings(
-        **common, temperature=float(temperature), top_k=int(top_k), top_p=float(top_p), seconds=float(seconds),
+        **common, temperature=temperature, top_k=int(top_k), top_p=float(top_p), seconds=float(seconds),
         primer=None if primer == NO_PRIMER else primer, primer_tokens=int(primer_tokens),
-    )
+        primer_midi=upload.getvalue() if upload is not None else None,
+    ), n
+
+
+def continue_form() -> ContinueSettings | None:
+    """Continue my tune (ABC models): a whole tune pasted or uploaded, continued from its end."""
+    with st.expander("Continue my tune: paste or upload a whole ABC tune; the model carries on from its end"), \
+            st.form("continue"):
+        text = st.text_area("Your tune (headers and body; up to 6,000 characters)", key="continue_abc",
+                            height=160, placeholder="X:1\nT:My tune\nM:6/8\nL:1/8\nK:D\n|:A2B c2d|e2f g2e|")
+        upload = st.file_uploader("…or upload one .abc file", type=["abc", "txt"], key="continue_file")
+        seconds = st.slider("Music to add (seconds)", 5, 120, 20, 5, key="continue_seconds")
+        if not st.form_submit_button("Continue"):
+            return None
+    tune = decode_upload(upload.getvalue()) if upload is not None else text
+    if not tune.strip():
+        raise UserError("Paste a tune or upload an .abc file to continue.")
+    return ContinueSettings(model=model, tune=tune, seed=_seed_for_continue(), seconds=float(seconds),
+                            temperature=float(st.session_state.get("temperature", 0.8)))
+
+
+def _seed_for_continue() -> int:
+    return int(st.session_state.get("seed", 0)) if st.session_state.get("lock_seed") else draw_seed()
 
 
 def _novelty(piece, loaded, bars: float) -> tuple[str, str]:
@@ -163,90 +224,115 @@ def _novelty(piece, loaded, bars: float) -> tuple[str, str]:
     return result.verdict, describe(result)
 
 
-def _audio(piece) -> tuple[bytes | None, str | None]:
-    try:
-        return wav_bytes(render(piece.midi)), None
-    except UserError as exc:
-        return None, str(exc)
-
-
-def generate(settings) -> None:
-    """Compose with ``settings`` and put the piece first in the visit's history."""
+def _view(piece, settings, seconds_taken: float, notation: bool = True) -> dict:
     loaded = cached_model(model)
-    t0 = time.perf_counter()
     if isinstance(settings, MidiComposeSettings):
-        piece = compose_midi(settings, loaded)
-        wav, audio_error = _audio(piece)
-        svgs, roll = midi_to_svg(piece.midi), piano_roll_png(piece.midi, title=piece.title)
         novelty = ("unchecked", ABC_ONLY_NOVELTY)
-        knob = (f"threshold {settings.threshold:g}" if card.family == "autoencoder"
-                else f"T={settings.temperature:g}")
+        knob = f"threshold {settings.threshold:g}" if card.family == "autoencoder" else f"T={settings.temperature:g}"
     else:
-        piece = compose(settings, loaded)
-        wav, audio_error = _audio(piece)
-        svgs = abc_to_svg(piece.abc)
-        roll = None if svgs else piano_roll_png(piece.midi, title=piece.title)
-        novelty = _novelty(piece, loaded, float(settings.max_copy_bars or st.session_state.copy_bars))
+        bars = float(getattr(settings, "max_copy_bars", None) or st.session_state.get("copy_bars", 2.0))
+        novelty = _novelty(piece, loaded, bars)
         knob = f"T={settings.temperature:g}"
-    st.session_state.history.insert(0, {
-        "title": piece.title, "abc": piece.abc, "midi": piece.midi_bytes(), "wav": wav,
-        "audio_error": audio_error, "svgs": svgs, "duration": piece.duration, "roll": roll,
-        "tokens_text": piece.meta.get("tokens_text"),
-        "label": f"{piece.title} · {model} · seed {settings.seed} · {knob}",
-        "seconds_taken": time.perf_counter() - t0, "novelty": novelty,
-        "meta": piece.meta,  # model and settings: the survey builder can take this tune as a machine clip
-    })
+    return tune_view(piece, settings.seed, f"{piece.title} · {model} · seed {settings.seed} · {knob}",
+                     seconds_taken, novelty, notation)
+
+
+def generate(settings, n: int) -> None:
+    """N variations of ``settings`` in one batch; the first playable one becomes the tune worked on."""
+    st.session_state.last_request = (settings, n)
+    results, took = timed(compose_variations, settings, n, cached_model(model))
+    tunes, errors = [], []
+    for seed, result in zip(variation_seeds(settings.seed, n), results, strict=True):
+        one = dataclasses.replace(settings, seed=seed)
+        if isinstance(result, UserError):
+            errors.append(f"Seed {seed}: {result}" if n > 1 else str(result))
+            best = getattr(result, "best", None)
+            if best is not None:
+                tune = _view(best, one, took / n, notation=n <= 4)
+                tune["label"] = f"Best attempt (broken bars marked) · seed {seed}"
+                tunes.append(tune)
+            continue
+        tunes.append(_view(result, one, took / n, notation=n <= 4))
+    st.session_state.generate_errors = errors
+    st.session_state.variation_tunes = tunes if n > 1 else []
+    if tunes:
+        pick(tunes[0])
+    _remember(tunes)
+
+
+def _remember(tunes: list[dict]) -> None:
+    """Put this press's tunes first in the visit's history (shown under Earlier from the next press on)."""
+    st.session_state.press = st.session_state.get("press", 0) + 1
+    for tune in reversed(tunes):
+        tune["press"] = st.session_state.press
+        st.session_state.history.insert(0, tune)
     del st.session_state.history[HISTORY:]
 
 
-settings = midi_form() if midi_model else abc_form()
-if settings is not None:
-    try:
+def _try_again() -> None:
+    st.session_state.try_again = True
+
+
+def run_continue(settings: ContinueSettings) -> None:
+    piece, took = timed(continue_tune, settings, cached_model(model))
+    tune = tune_view(piece, settings.seed, f"{piece.title} · continued · {model} · seed {settings.seed}", took)
+    st.session_state.variation_tunes, st.session_state.generate_errors = [], []
+    pick(tune)
+    _remember([tune])
+
+
+def show_variations() -> None:
+    """The last press's variations side by side, each with its player, notation and seed."""
+    tunes = st.session_state.variation_tunes
+    if not tunes:
+        return
+    st.subheader(f"{len(tunes)} variations")
+    for row in range(0, len(tunes), 2):
+        for column, tune in zip(st.columns(2), tunes[row: row + 2], strict=False):
+            with column.container(border=True):
+                st.markdown(f"**{tune['title']}** · seed {tune['seed']}")
+                st.caption(tune["label"] if tune.get("broken_bars") else f"{tune['duration']:.1f} s of music")
+                show_audio(tune)
+                show_pictures(tune)
+                st.button("Work on this one", key=f"pick-{tune['seed']}", on_click=pick, args=(tune,))
+
+
+def _request():
+    """What was asked for this run: a Generate press, a Try again, or a Continue."""
+    if st.session_state.pop("try_again", False) and "last_request" in st.session_state:
+        settings, n = st.session_state.last_request
+        return "generate", (dataclasses.replace(settings, seed=draw_seed()), n)
+    asked = midi_form() if midi_model else abc_form()
+    if asked is not None:
+        return "generate", asked
+    if not midi_model:
+        settings = continue_form()
+        if settings is not None:
+            return "continue", settings
+    return None, None
+
+
+try:
+    what, request = _request()
+    if what == "generate":
         with st.spinner("Composing…"):
-            generate(settings)
-    except UserError as exc:
-        st.error(str(exc))
+            generate(*request)
+    elif what == "continue":
+        with st.spinner("Continuing your tune…"):
+            run_continue(request)
+except UserError as exc:
+    st.error(str(exc))
 
-
-def show(tune: dict, prefix: str) -> None:
-    """One piece of the history: audio, verdict, notation or piano roll, text, downloads."""
-    if tune["wav"] is not None:
-        st.audio(tune["wav"], format="audio/wav")
-    else:
-        st.error(tune["audio_error"])
-    st.caption(f"{tune['duration']:.1f} s of music, made in {tune['seconds_taken']:.2f} s")
-    verdict, sentence = tune.get("novelty", ("unchecked", ""))
-    if verdict == "copies":
-        st.warning(sentence, icon=":material/content_copy:")
-    elif sentence:
-        st.caption(f":material/new_releases: {sentence}")
-    for svg in tune.get("svgs") or []:
-        st.image(svg)
-    if tune.get("roll") is not None:
-        st.image(tune["roll"], caption="Piano roll" if tune.get("abc") is None
-                 else "Piano roll (the notation could not be engraved)")
-    if tune.get("abc"):
-        with st.expander("ABC text"):
-            st.code(tune["abc"], language=None)
-    elif tune.get("tokens_text"):
-        with st.expander("Tokens (the first 200 sampled)"):
-            st.code(tune["tokens_text"], language=None)
-    stem = "".join(c if c.isalnum() else "_" for c in tune["title"])[:40] or "tune"
-    buttons = [("Download MIDI", tune["midi"], f"{stem}.mid", "audio/midi", "mid")]
-    if tune.get("abc"):
-        buttons.insert(0, ("Download ABC", tune["abc"], f"{stem}.abc", "text/vnd.abc", "abc"))
-    if tune["wav"] is not None:
-        buttons.append(("Download WAV", tune["wav"], f"{stem}.wav", "audio/wav", "wav"))
-    for column, (label, data, file_name, mime, suffix) in zip(st.columns(3), buttons, strict=False):
-        column.download_button(label, data, file_name, mime, key=f"{prefix}-{suffix}")
-
-
-history = st.session_state.history
-if history:
-    st.subheader(history[0]["title"])
-    show(history[0], "latest")
-if len(history) > 1:
+for message in st.session_state.get("generate_errors", []):
+    st.error(message)
+if st.session_state.get("generate_errors"):
+    st.button("Try again", key="try_again_button", on_click=_try_again, type="primary",
+              help="The same settings with a fresh seed.")
+show_variations()
+workbench()
+earlier = [t for t in st.session_state.history if t.get("press") != st.session_state.get("press")]
+if earlier:
     st.subheader("Earlier this visit")
-    for i, tune in enumerate(history[1:], start=1):
+    for i, tune in enumerate(earlier, start=1):
         with st.expander(tune["label"]):
             show(tune, f"h{i}")

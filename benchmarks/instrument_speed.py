@@ -1,0 +1,124 @@
+"""Compose as an instrument, timed: one tune (compose + render), 4 variations in one batch against one
+tune, and the first Generate on a freshly started server for every shipped model.
+
+Usage:
+
+    .venv/bin/python benchmarks/instrument_speed.py [--runs 20] [--seconds 40] [--skip-first]
+
+Prints one JSON line per figure, then a summary line; the machine and its load are in every line, since
+on a shared machine the figures say as much about the neighbours as about the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from core.audio.render import render, wav_bytes  # noqa: E402
+from core.generation.compose import ComposeSettings, MidiComposeSettings, compose, load_model  # noqa: E402
+from core.generation.variations import compose_variations  # noqa: E402
+from core.training.checkpoint import cpu_name  # noqa: E402
+
+SHIPPED = ["r1-lstm-oneills1850", "r1-gru-oneills1850", "gpt-folk", "note-gru-bach", "ae-composer-bach"]
+FIRST_GENERATE = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from core.generation.warm import warm_process
+t = time.perf_counter(); warm_process(); warm_s = time.perf_counter() - t  # what a fresh server does first
+from core.audio.notation import abc_to_svg, midi_to_svg
+from core.audio.render import render, wav_bytes
+from core.generation.compose import ComposeSettings, MidiComposeSettings, load_model
+from core.generation.variations import compose_variations
+name, n = {name!r}, {n}
+t = time.perf_counter()
+loaded = load_model(name)
+s = MidiComposeSettings(name, seed=7) if loaded.card.is_midi else ComposeSettings(name, seed=7)
+pieces = [p for p in compose_variations(s, n, loaded) if hasattr(p, "midi")]
+for p in pieces:
+    wav_bytes(render(p.midi)); abc_to_svg(p.abc) if p.abc else midi_to_svg(p.midi)
+print(json.dumps({{"warm_s": round(warm_s, 2), "first_generate_s": round(time.perf_counter() - t, 3)}}))
+"""
+
+
+def machine() -> str:
+    return (f"{cpu_name()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+            f"torch {torch.__version__}")
+
+
+def settings(name: str, seed: int, seconds: float):
+    if load_model(name).card.is_midi:
+        return MidiComposeSettings(name, seed=seed, seconds=seconds)
+    return ComposeSettings(name, seed=seed, seconds=seconds)
+
+
+def one_tune(name: str, runs: int, seconds: float) -> dict:
+    """Median seconds to compose and render ``seconds`` of music, over seeds 0 .. runs - 1."""
+    loaded = load_model(name)
+    render(compose(settings(name, 10_000, seconds), loaded).midi)  # the process is warm, as the server's is
+    totals, chars = [], []
+    for seed in range(runs):
+        t = time.perf_counter()
+        piece = compose(settings(name, seed, seconds), loaded)
+        wav_bytes(render(piece.midi))
+        totals.append(time.perf_counter() - t)
+        chars.append(len(piece.abc or ""))
+    return {"figure": "one tune, compose + render", "model": name, "runs": runs, "music_s": seconds,
+            "median_s": round(statistics.median(totals), 3),
+            "ms_per_char": round(1000 * sum(totals) / max(sum(chars), 1), 3),
+            "machine": machine()}
+
+
+def variations(name: str, runs: int, seconds: float, n: int = 4) -> dict:
+    """Median seconds for N variations in one batch against one tune (compose only), same seeds."""
+    loaded = load_model(name)
+    one, batch = [], []
+    for seed in range(runs):
+        t = time.perf_counter()
+        compose_variations(settings(name, 100 + seed, seconds), 1, loaded)
+        one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        compose_variations(settings(name, 100 + seed, seconds), n, loaded)
+        batch.append(time.perf_counter() - t)
+    ratio = statistics.median(batch) / statistics.median(one)
+    return {"figure": f"{n} variations in one batch vs one tune", "model": name, "runs": runs,
+            "one_median_s": round(statistics.median(one), 3), "batch_median_s": round(statistics.median(batch), 3),
+            "ratio": round(ratio, 2), "machine": machine()}
+
+
+def first_generate(name: str, n: int) -> dict:
+    """A fresh process warms as a fresh server does, then times the first Generate (N variations, rendered
+    and engraved) with ``name``."""
+    proc = subprocess.run([sys.executable, "-c", FIRST_GENERATE.format(root=str(ROOT), name=name, n=n)],
+                          capture_output=True, text=True, timeout=900, check=True)
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"figure": f"first Generate on a fresh server ({n} variation{'s' if n > 1 else ''})", "model": name,
+            **row, "machine": machine()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="seeds per figure")
+    parser.add_argument("--seconds", type=float, default=40.0, help="music per tune")
+    parser.add_argument("--skip-first", action="store_true", help="skip the fresh-server figures")
+    args = parser.parse_args()
+    rows = [one_tune(m, args.runs, args.seconds) for m in ("r1-lstm-oneills1850", "gpt-folk")]
+    rows += [variations(m, max(args.runs // 4, 3), args.seconds) for m in ("r1-lstm-oneills1850", "gpt-folk")]
+    if not args.skip_first:
+        rows += [first_generate(m, n) for m in SHIPPED for n in (1, 4)]
+    for row in rows:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
