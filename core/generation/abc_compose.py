@@ -20,6 +20,7 @@ from core.data.abc import analyse_body, normalise_meter, parse_fraction
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.evaluation.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
+from core.generation.form import FormSpec, NoBody, make_plan, sample_body
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model
 from core.training.checkpoint import LoadedModel
@@ -85,10 +86,14 @@ class ComposeSettings:
     program: int = 0
     max_attempts: int = 10
     max_copy_bars: float | None = 2.0  # re-sample a tune sharing this many bars with a training tune; None: allow
+    form: str = "AABB"  # AABB, AB, AABBCC or free (core.generation.form); a form sets the length
+    bars_per_part: int = 8
+    tonic_ending: bool = True  # each part's last note is the key's tonic
 
     def validate(self) -> None:
         """Raise UserError for any setting out of range or malformed."""
         check_common(self)
+        FormSpec(self.form, self.bars_per_part, self.tonic_ending).validate()
         if self.max_copy_bars is not None:
             check_threshold(self.max_copy_bars)
         if self.meter and normalise_meter(self.meter) == "none":
@@ -247,12 +252,21 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
         if not KEY_RE.match(key):
             raise _Retry(f"the sampled key {key!r} was not readable")
     qpm = float(s.tempo or default_tempo(meter, rhythm))
-    body = _sample_body(sampler, s, meter, unit, qpm)
-    body = repair_body(body, meter, unit)
+    body = _constrained_body(sampler, s, meter, unit, key, qpm)
     header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
     header += [f"Q:1/4={qpm:g}", f"K:{key}"]
     info = {"qpm": qpm, "estimated_s": round(_seconds(body, meter, unit, qpm), 2)}
     return "\n".join(header) + "\n" + body + "\n", info
+
+
+def _constrained_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, key: str, qpm: float) -> str:
+    """The body, every bar exact and in the asked form (core.generation.form); the opening continued."""
+    plan = make_plan(FormSpec(s.form, s.bars_per_part, s.tonic_ending), meter, unit, key, s.seconds, qpm)
+    opening = re.sub(r"^[|:\s]+", "", s.opening.strip())  # the form writes the first bar line
+    try:
+        return sample_body(sampler, plan, meter, unit, opening)
+    except NoBody as exc:
+        raise _Retry(str(exc)) from None
 
 
 def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:

@@ -57,6 +57,12 @@ class Sampler:
         self.top_p = check_top_p(top_p)
         self.state = None
         self.logits: torch.Tensor | None = None  # (V,) next-token logits
+        # Consulted before every draw and told every token (see core.generation.meter.MeterConstraint):
+        # an object with allowed() -> bool mask (V,) and advance(token). None: no constraint.
+        self.constraint = None
+        from core.tokenizers.fim import special_ids
+
+        self.never = special_ids(tokenizer)  # fill-in-the-middle tokens never go into a tune
 
     @torch.inference_mode()
     def feed(self, text: str) -> None:
@@ -71,6 +77,9 @@ class Sampler:
             return
         logits, self.state = self.model.prefill(torch.tensor([list(ids)], dtype=torch.long), self.state)
         self.logits = logits[0]
+        if self.constraint is not None:
+            for token in ids:
+                self.constraint.advance(int(token))
 
     @torch.inference_mode()
     def next_token(self, banned: list[int] | None = None) -> int:
@@ -78,9 +87,11 @@ class Sampler:
         if self.logits is None:
             raise RuntimeError("feed() some text before sampling.")
         logits = self.logits / self.temperature
-        if banned:
+        if banned or self.never:
             logits = logits.clone()
-            logits[banned] = float("-inf")
+            logits[list(banned or []) + self.never] = float("-inf")
+        if self.constraint is not None:
+            logits = logits.masked_fill(~self.constraint.allowed(), float("-inf"))
         if self.top_k and self.top_k < logits.numel():
             kth = torch.topk(logits, self.top_k).values[-1]
             logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -90,6 +101,8 @@ class Sampler:
             logits = logits.index_fill(0, order[before >= self.top_p], float("-inf"))
         probs = torch.softmax(logits, dim=-1)
         token = int(torch.multinomial(probs, 1, generator=self.generator))
+        if self.constraint is not None:
+            self.constraint.advance(token)
         logits, self.state = self.model.step(torch.tensor([token]), self.state)
         self.logits = logits[0]
         return token
