@@ -191,6 +191,9 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
                               tup_suffix=None, after_note=False)
         return _step(s._replace(mode="idle"), c, rule, compound) if c in PITCHES + "z^_=[{~." else None
     # idle
+    if rule.closing and c == rule.closing[0] and _can_close(s, rule):  # a full bar: its closing text starts
+        rest = rule.closing[1:]
+        return s._replace(mode="literal", literal=rest, then="closed") if rest else s._replace(mode="closed")
     if c in PITCHES or c == "z":
         return s._replace(mode="note", suffix="", pitch=c.upper(), count=0)
     if c in "^_=~.":
@@ -216,9 +219,6 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
         return s if s.prev not in " \n" or not s.prev else None
     if c == "\n":
         return s if not s.notes and s.prev != "\n" and s.broken == (1, 1) else None
-    if rule.closing and c == rule.closing[0] and _can_close(s, rule):
-        rest = rule.closing[1:]
-        return s._replace(mode="literal", literal=rest, then="closed") if rest else s._replace(mode="closed")
     return None
 
 

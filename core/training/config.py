@@ -84,7 +84,8 @@ class TrainConfig:
         if not (0.0 <= out.fim_rate <= 0.9):
             raise UserError(f"The fill-in-the-middle share must be between 0 and 0.9, not {out.fim_rate}.")
         if out.fim_rate and (preset.family != "transformer" or preset.tokenizer.get("kind") != "abc_chars"):
-            raise UserError("Fill-in-the-middle training is for the ABC Transformer presets (gpt-folk, tiny-gpt).")
+            raise UserError("Fill-in-the-middle training is for the ABC Transformer presets (gpt-folk, tiny-gpt, "
+                            "tiny-gpt-512).")
         if out.init_from and out.resume:
             raise UserError("Start from a checkpoint (--init-from) or resume a run (--resume), not both.")
         check_pairing(preset.family, preset.tokenizer.get("kind", "abc_chars"), out.corpus)
