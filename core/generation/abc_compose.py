@@ -1,9 +1,10 @@
 """Compose a playable tune: primer -> sampler -> checked and repaired ABC -> Piece -> files.
 
-Header fields a user gives are forced; the others are sampled from the model. The body
-is sampled until the tune, repeats included, lasts the requested seconds (ending at a bar
-line) or the model ends the tune. Bars that break the meter are removed; a tune that is
-mostly broken, or yields no notes, is sampled again, a bounded number of times.
+Header fields a user gives are forced; the others are sampled from the model. The body is
+sampled bar by bar under the meter-exact constraint in the asked form (core.generation.meter,
+core.generation.form), so every bar fits by construction and none is deleted afterwards; the
+free form samples until the tune lasts the requested seconds. A tune abc2midi cannot play, or
+one that copies a training tune, is sampled again, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -26,11 +27,6 @@ from core.generation.settings import check_common, load_model
 from core.training.checkpoint import LoadedModel
 
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
-BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
-SECTION_ENDS = (":|", "||", "|]")
-FIELD_LETTERS = "XTMLRKQPWNwIO"
-"""Letters that would start a header line (``K:``...) where a body line should be."""
-_FIELD_LINE = re.compile(r"(?m)^[A-Za-z]:")
 DEFAULT_QPM = {
     "6/8": 180,
     "9/8": 180,
@@ -58,8 +54,6 @@ RHYTHM_METER = {
     "march": ("2/4", "1/16"),
 }
 """Meter and unit note length that a tune type implies when the user leaves them to the model."""
-MIN_BARS = 4
-MAX_BODY_CHARS = 4000
 
 
 class _Retry(Exception):
@@ -281,83 +275,3 @@ def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
 def _seconds(body: str, meter: str, unit: str, qpm: float) -> float:
     whole_notes = analyse_body(body, meter, unit).played_length()
     return float(whole_notes * 4 * 60 / Fraction(qpm).limit_denominator(1000))
-
-
-def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qpm: float) -> str:
-    """Sample bars until the tune lasts ``s.seconds``, then on to the end of the section.
-
-    The model may not end the tune (a blank line) before the target length; past it, the
-    tune stops at the next section end (``:|``, ``||``, ``|]``) or, failing one, at the first
-    bar line past 125% of the target. The length is measured at every section end (where
-    repeats double it) and otherwise only once the body may be near the next goal, since a
-    measurement re-reads the whole body.
-    """
-    body = s.opening.strip()
-    if body:
-        sampler.feed(body)
-    reached, next_check = False, 0
-    while len(body) < MAX_BODY_CHARS:
-        c = sampler.next_char(banned=_banned(body, reached))
-        if c == "\n" and (body.endswith("\n") or not body):
-            break  # a blank line: the model ended the tune
-        body += c
-        if c != "|" and not (c == "]" and body.endswith("|]")):
-            continue
-        section_end = body.endswith(SECTION_ENDS)
-        if len(body) < next_check and not section_end:
-            continue
-        seconds = _seconds(body, meter, unit, qpm)
-        reached = reached or seconds >= s.seconds
-        if reached and (section_end or seconds >= 1.25 * s.seconds):
-            body = _nearer_ending(body, seconds, meter, unit, qpm, s.seconds)
-            break
-        goal = 1.25 * s.seconds if reached else s.seconds
-        if 0 < seconds < 0.9 * goal:  # far from the goal: skip ahead half the projected distance
-            next_check = len(body) + int(0.5 * len(body) * (goal - seconds) / seconds)
-    field_line = _FIELD_LINE.search(body)
-    return (body[: field_line.start()] if field_line else body).strip()
-
-
-def _nearer_ending(body: str, seconds: float, meter: str, unit: str, qpm: float, target: float) -> str:
-    """A closing ``:|`` can double a long section; end without the repeat when that is nearer the target."""
-    if not body.endswith(":|"):
-        return body
-    once = body[:-2] + "|]"
-    once_seconds = _seconds(once, meter, unit, qpm)
-    return once if abs(once_seconds - target) < abs(seconds - target) else body
-
-
-def _banned(body: str, reached: bool) -> str:
-    """Before the target length, the tune may not end: no blank line, no ``|]``, no header line."""
-    if reached:
-        return FIELD_LETTERS if body.endswith("\n") else ""
-    if body.endswith("\n"):
-        return "\n" + FIELD_LETTERS
-    return "]" if body.endswith("|") else ""
-
-
-def repair_body(body: str, meter: str, unit: str) -> str:
-    """Drop the bars that break the meter and close the tune with a final bar line.
-
-    Raises _Retry when fewer than 80% of bars fit or fewer than four bars remain.
-    """
-    body = body.rstrip()
-    if body.endswith(("|:", "::")):
-        body = body[:-2].rstrip() + ":|"
-    elif not body.endswith(BAR_LINE_END):
-        body += " |]"
-    elif body.endswith("|") and not body.endswith(("||", ":|")):
-        body += "]"
-    analysis = analyse_body(body, meter, unit)
-    if len(analysis.bars) < MIN_BARS:
-        raise _Retry(f"the tune had only {len(analysis.bars)} bars")
-    if analysis.fit_rate < 0.8:
-        raise _Retry(f"{len(analysis.bad)} of {len(analysis.bars)} bars broke the meter")
-    for i in reversed(analysis.bad):
-        bar = analysis.bars[i]
-        cut_end = bar.close_end if bar.closing == "|" else bar.end
-        body = body[: bar.start] + body[cut_end:]
-    body = re.sub(r"[ \t]{2,}", " ", body).strip()
-    if len(analyse_body(body, meter, unit).bars) < MIN_BARS:
-        raise _Retry("too few bars were left after repair")
-    return body
