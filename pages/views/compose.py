@@ -14,6 +14,7 @@ from core.generation.abc_compose import training_index
 from core.generation.compose import ComposeSettings, compose
 from core.generation.midi_compose import MidiComposeSettings, compose_midi, primer_titles
 from pages.common import cached_model, model_label, models_by_name
+from pages.common.rewrite import rewrite_section
 
 ANY = "(model's choice)"
 NO_PRIMER = "(none: the model starts from nothing)"
@@ -23,6 +24,7 @@ KEYS = [ANY, "D", "G", "A", "C", "F", "Em", "Am", "Bm", "Dm", "Gm", "Ador", "Edo
 UNITS = ["(auto)", "1/8", "1/16", "1/4"]
 HISTORY = 10
 ABC_ONLY_NOVELTY = "Novelty is checked for ABC models only."
+FORMS = ["AABB", "AB", "AABBCC", "free"]
 
 st.title("Compose")
 st.caption("Every piece is new: sampled step by step from a network trained on a tune book or a MIDI corpus. "
@@ -69,9 +71,15 @@ def abc_form() -> ComposeSettings | None:
         top_p = c3.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p",
                           help="Sample only from the likeliest characters that together have this probability "
                                "(1: off).")
+        c1, c2, c3 = st.columns(3)
+        form = c1.selectbox("Form", FORMS, key="form",
+                            help="AABB: two parts of the same length, each played twice. A form sets the "
+                                 "tune's length; free samples to the length in seconds.")
+        bars_per_part = c2.number_input("Bars per part", 4, 16, 8, key="bars_per_part")
+        tonic_ending = c3.checkbox("End each part on the tonic", value=True, key="tonic_ending")
         c1, c2 = st.columns(2)
         seed = c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed")
-        seconds = c2.slider("Length (seconds, repeats included)", 10, 180, 40, 5, key="seconds")
+        seconds = c2.slider("Length (seconds, repeats included; free form only)", 10, 180, 40, 5, key="seconds")
         c1, c2 = st.columns(2)
         instrument = c1.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
         tempo = c2.number_input("Tempo in quarter notes a minute (0: usual for the meter)", 0, 400, 0, key="tempo")
@@ -91,6 +99,7 @@ def abc_form() -> ComposeSettings | None:
         opening=opening.strip(), unit=_choice(unit) or (default_unit(chosen_meter) if chosen_meter else None),
         seconds=float(seconds), tempo=float(tempo) or None, program=GM_INSTRUMENTS[instrument],
         max_copy_bars=float(copy_bars) if avoid_copies else None,
+        form=form, bars_per_part=int(bars_per_part), tonic_ending=bool(tonic_ending),
     )
 
 
@@ -243,6 +252,14 @@ history = st.session_state.history
 if history:
     st.subheader(history[0]["title"])
     show(history[0], "latest")
+    if history[0].get("abc") and not midi_model:
+        program = history[0].get("meta", {}).get("settings", {}).get("program", 0)
+        rewritten = rewrite_section(history[0], model, cached_model(model), float(st.session_state.temperature),
+                                    program)
+        if rewritten is not None:
+            history.insert(0, rewritten)
+            del history[HISTORY:]
+            st.rerun()
 if len(history) > 1:
     st.subheader("Earlier this visit")
     for i, tune in enumerate(history[1:], start=1):
