@@ -149,20 +149,32 @@ def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_cha
 
 
 def parts_of(body: str, meter: str, unit: str) -> list[tuple[int, bool]]:
-    """The sections of a body as (full bars, repeated): a section ends at ``:|``, ``||``, ``|]`` or the end.
+    """The sections of a body as (bars, repeated): a section ends at ``:|``, ``||``, ``|]`` or the end.
 
-    A short bar opening a section (an anacrusis) is not counted, nor a short bar that completes it.
+    Full bars count one each; short bars (a pick-up and the bar that completes it) count together
+    as many bars as they add up to. Second-ending bars (``[2``) replace the first ending's and are
+    not counted again.
     """
     analysis = analyse_body(body, meter, unit)
-    out, bars = [], 0
+    full = analysis.bar_length
+    out: list[tuple[int, bool]] = []
+    bars, short, second = 0, Fraction(0), False
     for bar in analysis.bars:
-        if analysis.bar_length is None or bar.length >= analysis.bar_length:
-            bars += 1
+        if bar.ending.lstrip("[").startswith("2"):
+            second = True
+        if not second:
+            if full is None or bar.length >= full:
+                bars += 1
+            else:
+                short += bar.length
         if bar.closing.startswith(":") or bar.closing in ("||", "|]", ":||"):
-            out.append((bars, bar.closing.startswith(":")))
-            bars = 0
-    if bars:
-        out.append((bars, False))
+            if not second:
+                out.append((bars + round(short / full if full else 0), bar.closing.startswith(":")))
+            elif out:
+                out[-1] = (out[-1][0], True)
+            bars, short, second = 0, Fraction(0), False
+    if bars or short:
+        out.append((bars + round(short / full if full else 0), False))
     return out
 
 
