@@ -3,7 +3,7 @@ with the human test split of its corpus as a reference row.
 
 Each model composes ``--n`` tunes at its default settings (seeds 0..n-1: form AABB, 8 bars a part,
 ending on the tonic), exactly as ``python -m core evaluate-samples --model NAME --n N`` does. "In
-form at the first attempt" counts tunes whose parts are exactly the asked ones (two repeated parts
+the asked form" counts tunes whose parts are exactly the asked ones (two repeated parts
 of 8 full bars); for the human test tunes it is the share written in that form. "At the first
 attempt" is the share that needed no second sample (a tune is sampled again when it copies 2
 bars of a training tune, or does not play); ``--allow-copies`` switches the copy check off.
