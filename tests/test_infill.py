@@ -172,3 +172,25 @@ def test_cli_infill_writes_the_tune_and_a_summary(tiny_model, tmp_path, capsys):
                  "--out", str(tmp_path / "nothing")]) == 2
     assert "outside the tune" in capsys.readouterr().err
     assert not (tmp_path / "nothing").exists()
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"preset": "tiny-gpt-512", "fim_rate": 0.95}, "between 0 and 0.9"),
+    ({"preset": "tiny-lstm", "fim_rate": 0.5}, "ABC Transformer"),
+    ({"preset": "tiny-gpt-512", "init_from": "gpt-folk", "resume": "x.pt"}, "not both"),
+])
+def test_train_refuses_bad_fim_settings_with_one_sentence(kw, message):
+    from core.training.config import TrainConfig
+
+    with pytest.raises(UserError, match=message):
+        TrainConfig(corpus="oneills1850", **kw).resolved()
+
+
+def test_init_from_a_model_of_another_shape_is_refused(tiny_base, tmp_path):
+    from core.training.config import TrainConfig
+    from core.training.loop import train
+
+    with pytest.raises(UserError, match="another shape"):
+        train(TrainConfig(preset="tiny-gpt", corpus="oneills1850", epochs=1, max_train_chars=5_000,
+                          out_dir=str(tmp_path / "m"), init_from=str(tiny_base), fim_rate=0.5))
+    assert not (tmp_path / "m").exists()
