@@ -15,6 +15,7 @@ import torch
 
 from core.errors import UserError
 from core.tokenizers import Tokenizer
+from core.tokenizers.fim import special_ids
 
 MAX_TEMPERATURE = 3.0
 
@@ -60,8 +61,6 @@ class Sampler:
         # Consulted before every draw and told every token (see core.generation.meter.MeterConstraint):
         # an object with allowed() -> bool mask (V,) and advance(token). None: no constraint.
         self.constraint = None
-        from core.tokenizers.fim import special_ids
-
         self.never = special_ids(tokenizer)  # fill-in-the-middle tokens never go into a tune
 
     @torch.inference_mode()
