@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 import torch
@@ -152,3 +153,18 @@ def test_bad_input():
         MeterConstraint(CharTokenizer(VOCAB), "none", "1/8", None)
     assert tonic_of("Ador") == "A" and tonic_of("Bb") == "B" and tonic_of("none") == ""
     assert parse_fraction("1/8") == Fraction(1, 8)
+
+
+def test_generate_cli_writes_a_tune_in_the_asked_form(tmp_path, capsys):
+    import json
+
+    from core.cli import main
+    from tests.conftest import SHIPPED
+
+    assert main(["generate", "--model", SHIPPED[0], "--seed", "2", "--meter", "6/8", "--key", "G", "--form", "AB",
+                 "--bars-per-part", "4", "--allow-copies", "--out", str(tmp_path)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    abc = Path(summary["files"]["abc"]).read_text()
+    assert parts_of(abc.split("K:G\n", 1)[1], "6/8", "1/8") == [(4, False), (4, False)]
+    assert main(["generate", "--model", SHIPPED[0], "--bars-per-part", "40", "--out", str(tmp_path / "x")]) == 2
+    assert "between 4 and 16" in capsys.readouterr().err and not any((tmp_path / "x").glob("*"))  # nothing written
