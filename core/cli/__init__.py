@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import corpus, evaluate, generate, models, survey, train, warm
+from core.cli import corpus, evaluate, generate, infill, models, survey, train, warm
 from core.errors import UserError
 
 REGISTRATIONS = (
     corpus.register, train.register, models.register, generate.register, survey.register,
     evaluate.register_novelty, evaluate.register, evaluate.register_samples, survey.register_admin, warm.register,
+    infill.register,
 )
 """In the order ``--help`` lists the commands."""
 

@@ -30,7 +30,13 @@ def register(sub) -> None:
     p.add_argument("--unit", help="unit note length, e.g. 1/8 (default: sampled)")
     p.add_argument("--key", help="key, e.g. D or Ador (default: sampled)")
     p.add_argument("--rhythm", help="tune type, e.g. jig, reel, hornpipe")
-    p.add_argument("--seconds", type=float, default=40.0, help="target length in seconds, repeats included")
+    p.add_argument("--seconds", type=float, default=40.0,
+                   help="target length in seconds, repeats included (ABC models: only with --form free)")
+    p.add_argument("--form", default="AABB", choices=["AABB", "AB", "AABBCC", "free"],
+                   help="ABC models: the tune's form; it sets the length (free: sample to --seconds)")
+    p.add_argument("--bars-per-part", type=int, default=8, help="ABC models: bars in each part, 4-16")
+    p.add_argument("--no-tonic-ending", action="store_true",
+                   help="ABC models: do not force each part's last note onto the key's tonic")
     p.add_argument("--tempo", type=float, help="quarter notes per minute (default: by meter)")
     p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (0 = piano)")
     p.add_argument("--soundfont", help="a .sf2 SoundFont (default: the one in pretty_midi)")
@@ -66,6 +72,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         model=args.model, seed=args.seed, **temperature, top_k=args.top_k, top_p=args.top_p,
         opening=opening, seconds=args.seconds, tempo=args.tempo, program=args.program,
         max_copy_bars=None if args.allow_copies else args.max_copy_bars,
+        form=args.form, bars_per_part=args.bars_per_part, tonic_ending=not args.no_tonic_ending,
         **{name: value if value is not None else fields.get(name) for name, value in given.items()},
     )
     return _write(settings, args)

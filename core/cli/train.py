@@ -45,6 +45,10 @@ def register(sub) -> None:
                    help="auto: bf16 autocast on GPUs that have it, fp32 on CPU")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
     p.add_argument("--resume", help="go on from a snapshot (.pt) or a checkpoint's name or folder")
+    p.add_argument("--init-from", help="start from a finished checkpoint's weights (name or folder); its "
+                   "vocabulary grows by the fill-in-the-middle tokens when --fim-rate is set")
+    p.add_argument("--fim-rate", type=float, default=0.0,
+                   help="share of training tunes rearranged as prefix, suffix, middle (ABC Transformer; 0: off)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--job-dir", help=argparse.SUPPRESS)  # set by the Train page's background jobs
@@ -67,7 +71,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed, checkpoint_every=args.checkpoint_every, out_dir=args.out,
         max_train_chars=args.max_train_chars, patience=args.patience, schedule=args.schedule, warmup=args.warmup,
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, precision=args.precision, compile=args.compile,
-        resume=args.resume, min_count=args.min_count, command=_command_line(),
+        resume=args.resume, min_count=args.min_count, init_from=args.init_from, fim_rate=args.fim_rate,
+        command=_command_line(),
     )
     bar = None  # made at the first batch, so that a refused setting prints only its error
 

@@ -55,6 +55,7 @@ class Sample:
     novelty: NoveltyResult | None = None
     novelty_error: str | None = None
     metrics: dict | None = None
+    seconds: float | None = None  # time to compose it, all attempts included
 
 
 @dataclass
@@ -133,7 +134,8 @@ def generate_samples(model: str, n: int, seed_start: int = 0, **settings) -> lis
         except UserError as exc:
             samples.append(Sample(f"seed {seed}", seed, None, None, error=str(exc)))
             continue
-        samples.append(Sample(piece.title, seed, piece.abc, piece.midi, attempts=piece.meta["attempts"]))
+        samples.append(Sample(piece.title, seed, piece.abc, piece.midi, attempts=piece.meta["attempts"],
+                              seconds=piece.meta.get("sample_seconds")))
     return samples
 
 

@@ -1,9 +1,10 @@
 """Compose a playable tune: primer -> sampler -> checked and repaired ABC -> Piece -> files.
 
-Header fields a user gives are forced; the others are sampled from the model. The body
-is sampled until the tune, repeats included, lasts the requested seconds (ending at a bar
-line) or the model ends the tune. Bars that break the meter are removed; a tune that is
-mostly broken, or yields no notes, is sampled again, a bounded number of times.
+Header fields a user gives are forced; the others are sampled from the model. The body is
+sampled bar by bar under the meter-exact constraint in the asked form (core.generation.meter,
+core.generation.form), so every bar fits by construction and none is deleted afterwards; the
+free form samples until the tune lasts the requested seconds. A tune abc2midi cannot play, or
+one that copies a training tune, is sampled again, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ from core.data.abc import analyse_body, normalise_meter, parse_fraction
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.evaluation.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
+from core.generation.form import FormSpec, NoBody, make_plan, sample_body
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model
 from core.training.checkpoint import LoadedModel
 
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
-BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
-SECTION_ENDS = (":|", "||", "|]")
-FIELD_LETTERS = "XTMLRKQPWNwIO"
-"""Letters that would start a header line (``K:``...) where a body line should be."""
-_FIELD_LINE = re.compile(r"(?m)^[A-Za-z]:")
 DEFAULT_QPM = {
     "6/8": 180,
     "9/8": 180,
@@ -64,8 +61,6 @@ RHYTHM_METERS = {"jig": ("6/8",), "double jig": ("6/8",), "slip jig": ("9/8",), 
                  "reel": _COMMON_TIME, "hornpipe": _COMMON_TIME, "waltz": ("3/4",), "slide": ("12/8",),
                  "polka": ("2/4",)}
 """Meters a tune type may take; a meter outside them contradicts the type (marches and airs take any)."""
-MIN_BARS = 4
-MAX_BODY_CHARS = 4000
 MAX_OPENING_CHARS = 3000
 
 
@@ -100,10 +95,14 @@ class ComposeSettings:
     program: int = 0
     max_attempts: int = 10
     max_copy_bars: float | None = 2.0  # re-sample a tune sharing this many bars with a training tune; None: allow
+    form: str = "AABB"  # AABB, AB, AABBCC or free (core.generation.form); a form sets the length
+    bars_per_part: int = 8
+    tonic_ending: bool = True  # each part's last note is the key's tonic
 
     def validate(self) -> None:
         """Raise UserError for any setting out of range or malformed."""
         check_common(self)
+        FormSpec(self.form, self.bars_per_part, self.tonic_ending).validate()
         if self.max_copy_bars is not None:
             check_threshold(self.max_copy_bars)
         if self.meter and normalise_meter(self.meter) == "none":
@@ -273,16 +272,21 @@ def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Gener
         if not KEY_RE.match(key):
             raise _Retry(f"the sampled key {key!r} was not readable")
     qpm = float(s.tempo or default_tempo(meter, rhythm))
-    body = _sample_body(sampler, s, meter, unit, qpm)
+    body = _constrained_body(sampler, s, meter, unit, key, qpm)
     header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
     header += [f"Q:1/4={qpm:g}", f"K:{key}"]
-    try:
-        body = repair_body(body, meter, unit)
-    except _Retry as exc:
-        exc.abc = "\n".join(header) + "\n" + body + "\n"
-        raise
     info = {"qpm": qpm, "estimated_s": round(_seconds(body, meter, unit, qpm), 2)}
     return "\n".join(header) + "\n" + body + "\n", info
+
+
+def _constrained_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, key: str, qpm: float) -> str:
+    """The body, every bar exact and in the asked form (core.generation.form); the opening continued."""
+    plan = make_plan(FormSpec(s.form, s.bars_per_part, s.tonic_ending), meter, unit, key, s.seconds, qpm)
+    opening = re.sub(r"^[|:\s]+", "", s.opening.strip())  # the form writes the first bar line
+    try:
+        return sample_body(sampler, plan, meter, unit, opening)
+    except NoBody as exc:
+        raise _Retry(str(exc)) from None
 
 
 def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
@@ -297,83 +301,3 @@ def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
 def _seconds(body: str, meter: str, unit: str, qpm: float) -> float:
     whole_notes = analyse_body(body, meter, unit).played_length()
     return float(whole_notes * 4 * 60 / Fraction(qpm).limit_denominator(1000))
-
-
-def _sample_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: str, qpm: float) -> str:
-    """Sample bars until the tune lasts ``s.seconds``, then on to the end of the section.
-
-    The model may not end the tune (a blank line) before the target length; past it, the
-    tune stops at the next section end (``:|``, ``||``, ``|]``) or, failing one, at the first
-    bar line past 125% of the target. The length is measured at every section end (where
-    repeats double it) and otherwise only once the body may be near the next goal, since a
-    measurement re-reads the whole body.
-    """
-    body = s.opening.strip()
-    if body:
-        sampler.feed(body)
-    reached, next_check = False, 0
-    while len(body) < MAX_BODY_CHARS:
-        c = sampler.next_char(banned=_banned(body, reached))
-        if c == "\n" and (body.endswith("\n") or not body):
-            break  # a blank line: the model ended the tune
-        body += c
-        if c != "|" and not (c == "]" and body.endswith("|]")):
-            continue
-        section_end = body.endswith(SECTION_ENDS)
-        if len(body) < next_check and not section_end:
-            continue
-        seconds = _seconds(body, meter, unit, qpm)
-        reached = reached or seconds >= s.seconds
-        if reached and (section_end or seconds >= 1.25 * s.seconds):
-            body = _nearer_ending(body, seconds, meter, unit, qpm, s.seconds)
-            break
-        goal = 1.25 * s.seconds if reached else s.seconds
-        if 0 < seconds < 0.9 * goal:  # far from the goal: skip ahead half the projected distance
-            next_check = len(body) + int(0.5 * len(body) * (goal - seconds) / seconds)
-    field_line = _FIELD_LINE.search(body)
-    return (body[: field_line.start()] if field_line else body).strip()
-
-
-def _nearer_ending(body: str, seconds: float, meter: str, unit: str, qpm: float, target: float) -> str:
-    """A closing ``:|`` can double a long section; end without the repeat when that is nearer the target."""
-    if not body.endswith(":|"):
-        return body
-    once = body[:-2] + "|]"
-    once_seconds = _seconds(once, meter, unit, qpm)
-    return once if abs(once_seconds - target) < abs(seconds - target) else body
-
-
-def _banned(body: str, reached: bool) -> str:
-    """Before the target length, the tune may not end: no blank line, no ``|]``, no header line."""
-    if reached:
-        return FIELD_LETTERS if body.endswith("\n") else ""
-    if body.endswith("\n"):
-        return "\n" + FIELD_LETTERS
-    return "]" if body.endswith("|") else ""
-
-
-def repair_body(body: str, meter: str, unit: str) -> str:
-    """Drop the bars that break the meter and close the tune with a final bar line.
-
-    Raises _Retry when fewer than 80% of bars fit or fewer than four bars remain.
-    """
-    body = body.rstrip()
-    if body.endswith(("|:", "::")):
-        body = body[:-2].rstrip() + ":|"
-    elif not body.endswith(BAR_LINE_END):
-        body += " |]"
-    elif body.endswith("|") and not body.endswith(("||", ":|")):
-        body += "]"
-    analysis = analyse_body(body, meter, unit)
-    if len(analysis.bars) < MIN_BARS:
-        raise _Retry(f"the tune had only {len(analysis.bars)} bars")
-    if analysis.fit_rate < 0.8:
-        raise _Retry(f"{len(analysis.bad)} of {len(analysis.bars)} bars broke the meter")
-    for i in reversed(analysis.bad):
-        bar = analysis.bars[i]
-        cut_end = bar.close_end if bar.closing == "|" else bar.end
-        body = body[: bar.start] + body[cut_end:]
-    body = re.sub(r"[ \t]{2,}", " ", body).strip()
-    if len(analyse_body(body, meter, unit).bars) < MIN_BARS:
-        raise _Retry("too few bars were left after repair")
-    return body

@@ -5,7 +5,8 @@ The pasted tune is kept byte for byte as the start of the result: the model read
 version of it (header fields it knows, body characters in its vocabulary, the last part only when
 the tune is longer than a Transformer's context) and its continuation is appended to the user's text
 (on a new line; trailing blank lines are dropped, since a blank line ends an ABC tune).
-Bars of the continuation that break the meter are dropped; the user's bars are never touched.
+Every bar of the continuation fits the meter by construction (core.generation.meter); the user's
+bars are never touched.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.generation import abc_compose
 from core.generation.edit import check_text, split_header
+from core.generation.form import FormSpec, NoBody, make_plan, sample_body
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model, one_thread
 from core.training.checkpoint import LoadedModel
 
+BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
 MAX_MIDI_PRIMER_BYTES = 1_000_000
 """Largest MIDI file accepted as a primer (a long piano piece is 100 kB)."""
 
@@ -78,17 +81,20 @@ def _continue(settings: ContinueSettings, loaded: LoadedModel | None) -> Piece:
     qpm = float(settings.tempo or _tempo(fields) or abc_compose.default_tempo(meter, fields.get("R", "")))
     prompt, body = _prompt(loaded, fields, settings.tune[start:], meter, unit)
     generator = torch.Generator().manual_seed(settings.seed)
-    compose = abc_compose.ComposeSettings(settings.model, settings.seed, settings.temperature, settings.top_k,
-                                          settings.top_p, opening=body, max_copy_bars=None,
-                                          seconds=abc_compose._seconds(body, meter, unit, qpm) + settings.seconds)
+    # the continuation is free in form, every bar exact (core.generation.meter), ending on the tonic
+    plan = make_plan(FormSpec("free"), meter, unit, fields.get("K", ""), settings.seconds, qpm)
     user = settings.tune.rstrip() + "\n"  # the tune as pasted; trailing blank lines, which end an ABC tune, go
     reasons, attempts = [], []
     for attempt in range(1, settings.max_attempts + 1):
         sampler = Sampler(loaded.model, loaded.tokenizer, generator, settings.temperature, settings.top_k,
                           settings.top_p)
-        sampler.feed(prompt)
-        added = abc_compose._sample_body(sampler, compose, meter, unit, qpm)[len(body):]
-        added = _repair(added.lstrip("\n"), meter, unit)
+        sampler.feed(prompt + body)
+        try:
+            added = _repair(sample_body(sampler, plan, meter, unit).lstrip("\n"), meter, unit)
+        except NoBody as exc:
+            reasons.append(str(exc))
+            attempts.append(None)
+            continue
         abc = user + added + ("\n" if not added.endswith("\n") else "")
         try:
             if len(analyse_body(added, meter, unit).bars) < 1:
@@ -130,7 +136,7 @@ def _prompt(loaded: LoadedModel, fields: dict[str, str], body: str, meter: str, 
 def _repair(added: str, meter: str, unit: str) -> str:
     """Drop the added bars that break the meter (the first one completes the user's last bar) and close the tune."""
     added = added.rstrip()
-    if added and not added.endswith(abc_compose.BAR_LINE_END):
+    if added and not added.endswith(BAR_LINE_END):
         added += " |]"
     analysis = analyse_body(added, meter, unit)
     for i in reversed(analysis.bad):

@@ -15,6 +15,7 @@ import torch
 
 from core.errors import UserError
 from core.tokenizers import Tokenizer
+from core.tokenizers.fim import special_ids
 
 MAX_TEMPERATURE = 3.0
 
@@ -63,6 +64,10 @@ class Sampler:
         self.logits: torch.Tensor | None = None  # (V,) next-token logits
         self.logits_hook: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._char_ids: dict[str, list[int]] = {}
+        # Consulted before every draw and told every token (see core.generation.meter.MeterConstraint):
+        # an object with allowed() -> bool mask (V,) and advance(token). None: no constraint.
+        self.constraint = None
+        self.never = special_ids(tokenizer)  # fill-in-the-middle tokens never go into a tune
 
     def feed(self, text: str) -> None:
         """Condition on ``text`` (one batched forward pass)."""
@@ -74,6 +79,7 @@ class Sampler:
         if len(ids) == 0:
             return
         self.advance(list(ids))
+        self._tell(ids)
 
     def advance(self, ids: list[int]) -> None:
         """Run the model over ``ids`` (one step for one id, else one prefill); sets ``self.logits``."""
@@ -84,14 +90,22 @@ class Sampler:
                 logits, self.state = self.model.prefill(torch.tensor([ids]), self.state)
         self.logits = logits[0]
 
+    def _tell(self, ids: Sequence[int]) -> None:
+        """Tell the constraint (if any) the tokens the model has just read."""
+        if self.constraint is not None:
+            for token in ids:
+                self.constraint.advance(int(token))
+
     @torch.inference_mode()
     def draw(self, banned: list[int] | None = None) -> int:
         """One token from the filtered next-token distribution, without advancing the model."""
         if self.logits is None:
             raise RuntimeError("feed() some text before sampling.")
         logits = self.logits / self.temperature
-        if banned:
-            logits[banned] = float("-inf")  # logits is a fresh tensor here
+        if banned or self.never:
+            logits[list(banned or []) + self.never] = float("-inf")  # logits is a fresh tensor here
+        if self.constraint is not None:
+            logits = logits.masked_fill(~self.constraint.allowed(), float("-inf"))
         if self.logits_hook is not None:
             logits = self.logits_hook(logits)
         if self.top_k and self.top_k < logits.numel():
@@ -108,6 +122,7 @@ class Sampler:
         """Draw one token (never one of ``banned``) and advance the model past it."""
         token = self.draw(banned)
         self.advance([token])
+        self._tell([token])
         return token
 
     def next_char(self, banned: str = "") -> str:

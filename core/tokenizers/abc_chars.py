@@ -6,6 +6,9 @@ from collections.abc import Iterable
 
 from core.errors import UserError
 
+FIM_TOKENS = "\x1c\x1d\x1e\x1f"
+"""Fill-in-the-middle tokens (see core.tokenizers.fim): in a vocabulary, never in music text."""
+
 
 class CharTokenizer:
     """One id per character; the vocabulary is fixed at training time and saved with the model."""
@@ -34,6 +37,8 @@ class CharTokenizer:
     def encode(self, text: str) -> list[int]:
         """Ids of the characters of ``text``; raises UserError naming unknown characters."""
         missing = self.unknown(text)
+        if any(c in FIM_TOKENS for c in text):
+            raise UserError("The text holds control characters (ASCII 28-31) that ABC never uses; remove them.")
         if missing:
             shown = ", ".join(repr(c) for c in sorted(missing)[:5])
             raise UserError(f"The model has never seen the character(s) {shown}; remove them from the primer.")

@@ -54,6 +54,8 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model
     resume: str | None = None  # a snapshot (.pt) or a checkpoint (name or folder) to go on from
     min_count: int | None = None  # note/chord tokens: drop those seen fewer times in training (R2's threshold)
+    init_from: str | None = None  # a finished checkpoint (name or folder) whose weights the run starts from
+    fim_rate: float = 0.0  # share of training tunes rearranged for fill-in-the-middle (transformer, ABC)
     command: str = ""
 
     def resolved(self) -> TrainConfig:
@@ -82,6 +84,13 @@ class TrainConfig:
         if out.precision not in ("auto", "fp32", "bf16"):
             raise UserError(f"Unknown precision {out.precision!r}; choose auto, fp32 or bf16.")
         preset = PRESETS[out.preset]
+        if not (0.0 <= out.fim_rate <= 0.9):
+            raise UserError(f"The fill-in-the-middle share must be between 0 and 0.9, not {out.fim_rate}.")
+        if out.fim_rate and (preset.family != "transformer" or preset.tokenizer.get("kind") != "abc_chars"):
+            raise UserError("Fill-in-the-middle training is for the ABC Transformer presets (gpt-folk, tiny-gpt, "
+                            "tiny-gpt-512).")
+        if out.init_from and out.resume:
+            raise UserError("Start from a checkpoint (--init-from) or resume a run (--resume), not both.")
         check_pairing(preset.family, preset.tokenizer.get("kind", "abc_chars"), out.corpus)
         if out.min_count is not None:
             if preset.tokenizer.get("kind") != "note_chord":

@@ -35,8 +35,21 @@ from core.training.scoring import bits_per_char, count_correct, evaluate_split, 
 def prepare_data(cfg: TrainConfig) -> TrainData:
     """The run's corpus, tokenized and batched the way its preset's family learns."""
     preset = PRESETS[cfg.preset]
+    tokenizer = None
+    if cfg.init_from:
+        from core.training.fim import init_tokenizer
+
+        tokenizer = init_tokenizer(cfg.init_from, bool(cfg.fim_rate))
+    elif cfg.fim_rate:
+        from core.tokenizers.fim import with_fim
+
+        tokenizer = with_fim(build_data(preset.family, cfg.tokenizer_spec(), cfg.corpus).tokenizer)
     data = build_data(preset.family, cfg.tokenizer_spec(), cfg.corpus, seed=cfg.seed,
-                      window=preset.model.get("window", 50), max_train_chars=cfg.max_train_chars)
+                      window=preset.model.get("window", 50), max_train_chars=cfg.max_train_chars, tokenizer=tokenizer)
+    if cfg.fim_rate:
+        from core.training.fim import make_fim_data
+
+        data = make_fim_data(data, cfg.corpus, cfg.fim_rate)
     if data.n_batches("train", cfg.batch_size, cfg.seq_len) < 1 or data.tokens["train"] < 2 * cfg.seq_len:
         raise UserError(f"Corpus {cfg.corpus} is too small to train on ({data.tokens['train']} training tokens).")
     for part, role in (("valid", "pick the best epoch"), ("test", "give its held-out figures")):
@@ -72,6 +85,10 @@ def _train(cfg: TrainConfig, folder: Path, device: torch.device, d: Dist, callba
     data = prepare_data(cfg)
     preset = PRESETS[cfg.preset]
     model = build_model(preset.family, model_config(preset, data.tokenizer)).to(device)
+    if cfg.init_from:
+        from core.training.fim import load_initial_weights
+
+        load_initial_weights(model, cfg.init_from, preset.family)
     run = make_run(cfg, model, data, device, d, callbacks if d.main else Callbacks(should_stop=callbacks.should_stop))
     log_dir = folder.parent / f".{folder.name}-log"
     if cfg.resume:

@@ -59,6 +59,12 @@ PRESETS.update({
         "A one-layer GPT for quick experiments and tests",
         {**_GPT_TRAIN, "batch_size": 8, "seq_len": 128, "lr": 3e-3, "weight_decay": 0.0},
     ),
+    "tiny-gpt-512": Preset(
+        "transformer",
+        {"block_size": 512, "n_layer": 1, "n_head": 2, "n_embd": 32, "dropout": 0.0, "positions": "rope"},
+        "The one-layer GPT with a context of 512 (whole tunes), for quick fill-in-the-middle tests",
+        {**_GPT_TRAIN, "batch_size": 4, "seq_len": 512, "lr": 3e-3, "weight_decay": 0.0},
+    ),
 })
 
 # The MIDI reports (issue #3). R2 and R3 fed each token as id / vocabulary size (``input: normalised``);

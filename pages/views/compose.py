@@ -22,6 +22,7 @@ from core.generation.settings import draw_seed
 from core.generation.variations import MAX_VARIATIONS, compose_variations, variation_seeds
 from pages.common import cached_model, model_label, models_by_name
 from pages.common.admin import require_admin_beyond_loopback
+from pages.common.rewrite import rewrite_section
 from pages.common.tunes import show, show_audio, show_pictures, timed, tune_view
 from pages.common.workbench import pick, workbench
 
@@ -35,6 +36,7 @@ HISTORY = 10
 ABC_ONLY_NOVELTY = "Novelty is checked for ABC models only."
 SLIDER_TEMPERATURE = 1.2
 """The slider's top: the shipped models still make music here; higher values only by typing (up to 3)."""
+FORMS = ["AABB", "AB", "AABBCC", "free"]
 
 require_admin_beyond_loopback()  # composing spends CPU: only the admin, on a public server
 st.title("Compose")
@@ -104,9 +106,15 @@ def abc_form() -> tuple[ComposeSettings, int] | None:
         top_p = c2.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p",
                           help="Sample only from the likeliest characters that together have this probability "
                                "(1: off).")
+        c1, c2, c3 = st.columns(3)
+        form = c1.selectbox("Form", FORMS, key="form",
+                            help="AABB: two parts of the same length, each played twice. A form sets the "
+                                 "tune's length; free samples to the length in seconds.")
+        bars_per_part = c2.number_input("Bars per part", 4, 16, 8, key="bars_per_part")
+        tonic_ending = c3.checkbox("End each part on the tonic", value=True, key="tonic_ending")
         seed, lock, n = _seed_and_variations()
         c1, c2, c3 = st.columns(3)
-        seconds = c1.slider("Length (seconds, repeats included)", 10, 180, 40, 5, key="seconds")
+        seconds = c1.slider("Length (seconds, repeats included; free form only)", 10, 180, 40, 5, key="seconds")
         instrument = c2.selectbox("Instrument", list(GM_INSTRUMENTS), key="instrument")
         tempo = c3.number_input("Tempo in quarter notes a minute (0: usual for the meter)", value=0, step=5,
                                 key="tempo", help="20 to 400, or 0.")
@@ -127,6 +135,7 @@ def abc_form() -> tuple[ComposeSettings, int] | None:
         unit=_choice(unit) or (default_unit(chosen_meter) if chosen_meter else None),
         seconds=float(seconds), tempo=float(tempo) or None, program=GM_INSTRUMENTS[instrument],
         max_copy_bars=float(copy_bars) if avoid_copies else None,
+        form=form, bars_per_part=int(bars_per_part), tonic_ending=bool(tonic_ending),
     ), n
 
 
@@ -330,6 +339,14 @@ if st.session_state.get("generate_errors"):
               help="The same settings with a fresh seed.")
 show_variations()
 workbench()
+current = st.session_state.get("current")
+if current and current.get("abc") and not midi_model:
+    rewritten = rewrite_section(current, model, cached_model(model), float(st.session_state.get("temperature", 0.8)),
+                                int(current.get("meta", {}).get("settings", {}).get("program", 0)))
+    if rewritten is not None:
+        pick(rewritten)
+        _remember([rewritten])
+        st.rerun()
 earlier = [t for t in st.session_state.history if t.get("press") != st.session_state.get("press")]
 if earlier:
     st.subheader("Earlier this visit")

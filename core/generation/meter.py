@@ -1,0 +1,321 @@
+"""Meter-exact sampling: an ABC duration state machine that masks what would break the bar.
+
+The sampler asks :class:`MeterConstraint` before every character which characters of the
+vocabulary may come next. A character is allowed when, after it, the bar can still be completed
+to exactly one bar of the meter (or, for a pick-up, to less) with the note lengths below; the bar
+line may only start when the bar is full. So every bar fits by construction and no bar is ever
+deleted afterwards.
+
+Durations are counted in ticks, ``TICKS`` to the tune's ``L:`` unit (integers, so the machine is fast
+and exact: a triplet eighth is 32 ticks, a dotted sixteenth 18 with ``L:1/8``). The
+machine reads notes and rests with the length suffixes in ``SUFFIXES`` (all multiples of a
+quarter unit), chords ``[...]`` (their length after the ``]``), broken rhythm ``>``/``<`` (the
+note before grows or shrinks by half, the next one the other way), tuplets ``(2``, ``(3``,
+``(4`` (every note of a tuplet the same length, so the group lands back on the quarter-unit grid),
+ties, slurs, grace notes ``{...}`` and the one-character decorations ``~`` and ``.`` (no time).
+Inline fields, multi-bar rests, annotations and ``!...!`` decorations are never written.
+
+Which bar line closes each bar, what opens the next (``|:``, a line break) and whether a bar
+must end on the tonic come from a :class:`BarPlan` (see :mod:`core.generation.form`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import NamedTuple, Protocol
+
+import torch
+
+from core.data.abc import meter_length, parse_fraction
+from core.errors import UserError
+
+SUFFIXES = ("", "2", "3", "4", "6", "8", "/", "//", "/2", "/4", "3/2", "3/4")
+"""Length suffixes the machine lets a note, rest or chord take (multiples of a quarter unit)."""
+PREFIXES = frozenset(s[:k] for s in SUFFIXES for k in range(len(s) + 1))
+TICKS = 48  # per unit: divisible by the quarter-unit grid, by tuplets' 2, 3 and 4 and by broken rhythm's halves
+GRID = TICKS // 4
+PITCHES = "ABCDEFGabcdefg"
+MUSIC = set(PITCHES + "z^_=,'0123456789/<>()-[]{}~. \n|:")
+"""Every character the machine can read; all others are masked in a constrained body."""
+MAX_CHORD, MAX_GRACE = 4, 4
+
+
+def length_of(suffix: str) -> Fraction:
+    """A length suffix as a multiple of the unit (``"3/2"`` -> 3/2, ``"//"`` -> 1/4)."""
+    num, slash, rest = suffix.partition("/")
+    n = Fraction(int(num) if num else 1)
+    if not slash:
+        return n
+    if rest.startswith("/"):
+        return n / 2 ** (1 + len(rest))
+    return n / (int(rest) if rest else 2)
+
+
+SUFFIX_TICKS = {s: int(length_of(s) * TICKS) for s in SUFFIXES}
+
+
+@dataclass(frozen=True)
+class BarRule:
+    """What one bar must be: its length in units, the bar line that closes it, how it opens."""
+
+    length: int  # ticks (TICKS to the unit)
+    closing: str = "|"  # bar line text written when the bar is full
+    opening: str = ""  # text forced before the bar's first note ("|:", "\n|:")
+    tonic: str = ""  # a pitch letter (upper case): the bar's last note must be it; "" = any
+    tonic_min: int = TICKS  # that last note lasts at least this many ticks
+    pickup: bool = False  # may close short (an anacrusis)
+
+
+class BarPlan(Protocol):
+    """Decides each bar's rule; ``None`` ends the tune."""
+
+    def rule(self, index: int, elapsed: int) -> BarRule | None:
+        """The rule of bar ``index`` (0-based), after ``elapsed`` ticks of the bars before."""
+        ...
+
+
+class State(NamedTuple):
+    """Where the machine is inside the current bar (hashable, so masks are cached per state)."""
+
+    mode: str = "idle"  # idle, pre (a note must follow), note, chord, grace, paren, literal, closed
+    filled: int = 0  # ticks of the bar already committed
+    suffix: str = ""  # the pending note's length suffix so far
+    pitch: str = ""  # the pending (or last) note's letter, upper case; "z" for a rest
+    last_len: int = 0  # the last finished note's ticks (for broken rhythm)
+    after_note: bool = False  # the previous element was a note (a tie or broken rhythm may follow)
+    was_broken: bool = False  # that note was broken or in a tuplet (it takes no broken rhythm after)
+    broken: tuple[int, int] = (1, 1)  # factor of the next note: (1, 2) after >, (3, 2) after <
+    tup_left: int = 0  # notes of the tuplet still to come, the pending one included
+    tup_factor: tuple[int, int] = (1, 1)  # (q, p): p notes in the time of q
+    tup_suffix: str | None = None  # the length every note of the running tuplet takes
+    notes: int = 0
+    count: int = 0  # notes inside the pending chord or grace group
+    literal: str = ""  # forced text still to write (mode literal)
+    then: str = "idle"  # the mode after the literal
+    prev: str = ""  # the last character read in this bar
+    marks: int = 0  # accidentals (or octave marks) in a row just before
+
+
+def _on_grid(value: int) -> bool:
+    return value % GRID == 0
+
+
+def _tuplet_factor(p: int, compound: bool) -> tuple[int, int]:
+    """ABC's default: (2 is 2 in the time of 3, (3 is 3 in the time of 2, (4 is 4 in the time of 3."""
+    return {2: 3, 3: 2, 4: 3}[p], p
+
+
+def _ticks(suffix: str, s: State) -> int:
+    """Ticks of a note with this suffix in state ``s`` (broken rhythm or tuplet applied); exact by TICKS."""
+    (bn, bd), (tq, tp) = s.broken, (s.tup_factor if s.tup_left else (1, 1))
+    return SUFFIX_TICKS[suffix] * bn * tq // (bd * tp)
+
+
+def _end_note(s: State) -> State | None:
+    """Finish the pending note: its length is now known."""
+    if s.suffix not in SUFFIX_TICKS or (s.tup_suffix is not None and s.suffix != s.tup_suffix):
+        return None
+    d = _ticks(s.suffix, s)
+    tup_left = max(0, s.tup_left - 1)
+    tup_suffix = (s.tup_suffix if s.tup_suffix is not None else s.suffix) if tup_left else None
+    return s._replace(mode="idle", filled=s.filled + d, suffix="", last_len=d, after_note=True, count=0,
+                      was_broken=s.broken != (1, 1) or s.tup_left > 0,
+                      broken=(1, 1), tup_left=tup_left, tup_factor=s.tup_factor if tup_left else (1, 1),
+                      tup_suffix=tup_suffix, notes=s.notes + 1)
+
+
+def _can_close(s: State, rule: BarRule) -> bool:
+    if s.broken != (1, 1) or s.tup_left or not s.notes:
+        return False
+    left = rule.length - s.filled
+    if left == 0:
+        return not rule.tonic or (s.pitch == rule.tonic and s.last_len >= rule.tonic_min)
+    return rule.pickup and left > 0
+
+
+def step(s: State, c: str, rule: BarRule, compound: bool = False) -> State | None:
+    """The state after character ``c``, or None when ABC (as this machine reads it) cannot go on with it."""
+    marks = 0
+    for kind, limit in (("^_=", 2), (",'", 3)):
+        if c in kind:
+            marks = s.marks + 1 if s.prev and s.prev in kind else 1
+            if marks > limit or (kind == "^_=" and s.prev in ",'"):
+                return None
+    nxt = _step(s, c, rule, compound)
+    if nxt is None or nxt.mode in ("literal", "closed"):
+        return nxt
+    return nxt._replace(prev=c, marks=marks)
+
+
+def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
+    """One transition (``step`` adds what every mode shares).
+
+    Long because it is the one transition table of the machine, mode by mode, easiest to check in one place.
+    """
+    mode = s.mode
+    if mode == "literal":
+        if c != s.literal[:1]:
+            return None
+        rest = s.literal[1:]
+        return s._replace(literal=rest) if rest else s._replace(mode=s.then, literal="")
+    if mode == "closed":
+        return None
+    if mode == "note":
+        if c in "0123456789/":
+            return s._replace(suffix=s.suffix + c) if s.suffix + c in PREFIXES else None
+        if c in ",'" and not s.suffix and s.pitch != "Z" and not s.count:  # count 1: a chord's length
+            return s
+        ended = _end_note(s)
+        return None if ended is None else _step(ended, c, rule, compound)
+    if mode == "pre":
+        if c in "^_=":
+            return s
+        return s._replace(mode="note", suffix="", pitch=c.upper()) if c in PITCHES else None
+    if mode in ("chord", "grace"):
+        close = "]" if mode == "chord" else "}"
+        room = s.count < (MAX_CHORD if mode == "chord" else MAX_GRACE)
+        if c in PITCHES and room:
+            return s._replace(count=s.count + 1, pitch=s.pitch or c.upper())
+        if (c in "^_=" and room) or (c in ",'" and s.count and s.prev not in "^_="):
+            return s
+        if c == close and s.count and s.prev not in "^_=":
+            if mode == "chord":
+                return s._replace(mode="note", suffix="", count=1)
+            return s._replace(mode="pre", count=0, pitch="")
+        return None
+    if mode == "paren":
+        if c in "234" and not s.tup_left and s.broken == (1, 1):
+            return s._replace(mode="idle", tup_left=int(c), tup_factor=_tuplet_factor(int(c), compound),
+                              tup_suffix=None, after_note=False)
+        return _step(s._replace(mode="idle"), c, rule, compound) if c in PITCHES + "z^_=[{~." else None
+    # idle
+    if rule.closing and c == rule.closing[0] and _can_close(s, rule):  # a full bar: its closing text starts
+        rest = rule.closing[1:]
+        return s._replace(mode="literal", literal=rest, then="closed") if rest else s._replace(mode="closed")
+    if c in PITCHES or c == "z":
+        return s._replace(mode="note", suffix="", pitch=c.upper(), count=0)
+    if c in "^_=~.":
+        return s._replace(mode="pre")
+    if c == "[":
+        return s._replace(mode="chord", count=0, pitch="")
+    if c == "{":
+        return s._replace(mode="grace", count=0)
+    if c == "(":
+        return s._replace(mode="paren", after_note=False)
+    if c == ")":
+        return s if s.notes and s.prev not in " ()" else None
+    if c == "-":
+        return s._replace(after_note=False) if s.after_note and s.pitch != "Z" else None
+    if c in "<>":
+        if not (s.after_note and s.broken == (1, 1) and not s.tup_left and not s.was_broken and s.last_len % 2 == 0):
+            return None
+        half = s.last_len // 2
+        if c == ">":
+            return s._replace(filled=s.filled + half, broken=(1, 2), after_note=False)
+        return s._replace(filled=s.filled - half, broken=(3, 2), after_note=False)
+    if c == " ":
+        return s if s.prev not in " \n" or not s.prev else None
+    if c == "\n":
+        return s if not s.notes and s.prev != "\n" and s.broken == (1, 1) else None
+    return None
+
+
+def _note_options(s: State) -> list[tuple[int, int]]:
+    """(ticks of one note, notes of that length still to come) for the next or pending note."""
+    if s.tup_suffix is not None:
+        suffixes = [s.tup_suffix] if s.tup_suffix.startswith(s.suffix) else []
+    else:
+        suffixes = [x for x in SUFFIXES if x.startswith(s.suffix)] if s.mode == "note" else list(SUFFIXES)
+    return [(_ticks(x, s), max(1, s.tup_left)) for x in suffixes]
+
+
+def feasible(s: State, rule: BarRule) -> bool:
+    """Whether the bar can still be completed to fit the rule from state ``s``."""
+    if s.mode in ("closed", "literal"):
+        return True
+    left = rule.length - s.filled
+    if left < 0:
+        return False
+    must_note = s.mode != "idle" or s.broken != (1, 1) or s.tup_left
+    room = rule.tonic_min if rule.tonic else GRID  # the least a last note may leave
+    if not must_note:
+        if left == 0:
+            return not rule.tonic or (s.pitch == rule.tonic and s.last_len >= rule.tonic_min)
+        return _on_grid(left) and (rule.pickup or left >= room)
+    known = s.pitch if s.mode in ("note", "chord") else ""  # a chord ends on its first note's letter
+    for one, count in _note_options(s):
+        rest = left - one * count
+        if rest < 0 or not _on_grid(rest):
+            continue
+        if rest >= room or (rest > 0 and rule.pickup) or not rule.tonic:
+            return True
+        if rest == 0 and (count > 1 or known in ("", rule.tonic)) and one >= rule.tonic_min:
+            return True
+    return False
+
+
+class MeterConstraint:
+    """The allowed-token mask the sampler consults before each character, and what it has read.
+
+    ``advance`` must see every token fed or sampled after the constraint was set (the sampler does
+    this); ``done`` turns true once the plan ends the tune.
+    """
+
+    def __init__(self, tokenizer, meter: str, unit: str, plan: BarPlan):
+        bar = meter_length(meter)
+        if bar is None:
+            raise UserError(f"Meter {meter!r} is not readable, so bars cannot be measured; use one such as 6/8 or C|.")
+        self.unit_len = parse_fraction(unit)
+        self.bar_units = bar / self.unit_len
+        if (self.bar_units * TICKS).denominator != 1:
+            raise UserError(f"A bar of {meter} is not a whole number of {TICKS}ths of L:{unit}; pick another unit.")
+        self.compound = bar.numerator % 3 == 0 and bar.numerator > 3
+        self.plan, self.tokenizer = plan, tokenizer
+        self.vocab = [(i, c) for i, c in enumerate(tokenizer.vocab) if c in MUSIC]
+        self.index, self.elapsed, self.done = 0, 0, False
+        self.bars: list[int] = []  # ticks each finished bar lasted
+        self._start_bar()
+
+    def _start_bar(self) -> None:
+        rule = self.plan.rule(self.index, self.elapsed)
+        if rule is None:
+            self.done, self.rule, self.state = True, None, State(mode="closed")
+            return
+        self.rule = rule
+        self.state = State(mode="literal", literal=rule.opening, then="idle") if rule.opening else State()
+
+    def allowed(self) -> torch.Tensor:
+        """Boolean mask (V,) of the tokens that may come next."""
+        if self.done:
+            raise RuntimeError("The tune is complete; nothing more may be sampled.")
+        ids = _allowed(self.state, self.rule, self.compound, tuple(self.vocab))
+        if not ids:
+            raise RuntimeError(f"No character can continue the bar from {self.state}.")
+        mask = torch.zeros(self.tokenizer.vocab_size, dtype=torch.bool)
+        mask[list(ids)] = True
+        return mask
+
+    def advance(self, token: int) -> None:
+        """Read one token (sampled or forced); a closed bar starts the next one."""
+        c = self.tokenizer.vocab[token]
+        nxt = step(self.state, c, self.rule, self.compound) if not self.done else None
+        if nxt is None:
+            raise UserError(f"{c!r} cannot come here in a bar of {self.bar_units * self.unit_len} whole notes.")
+        self.state = nxt
+        if nxt.mode == "closed":
+            self.bars.append(nxt.filled)
+            self.elapsed += nxt.filled
+            self.index += 1
+            self._start_bar()
+
+
+@lru_cache(maxsize=65536)
+def _allowed(state: State, rule: BarRule, compound: bool, vocab: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
+    out = []
+    for i, c in vocab:
+        nxt = step(state, c, rule, compound)
+        if nxt is not None and feasible(nxt, rule):
+            out.append(i)
+    return tuple(out)
