@@ -89,3 +89,20 @@ def test_verdict_cases():
     big = E.tost(5300, 10000, 0.1)  # 53%: both tests pass with 10,000 answers
     v = E.verdict(float(2 * binom.sf(5299, 10000, 0.5)), 0.53, big)
     assert v["verdict"] == "could_tell" and "only slightly" in v["sentence"]
+
+
+def test_cli_json_of_the_single_design_gains_equivalence_and_keeps_its_keys(capsys):
+    import json
+
+    from core.cli import main
+    from tests.conftest import ROOT
+
+    path = str(ROOT / "docs" / "examples" / "survey_long.csv")
+    assert main(["survey-stats", path, "--json", "--margin", "0.25"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["design"] == "single" and {"overall", "by_truth", "sdt", "clips", "ratings"} <= set(out)
+    eq = out["equivalence"]
+    assert eq["margin"] == 0.25 and {"p_value", "equivalent", "ci90"} <= set(eq)
+    o = out["overall"]
+    assert eq["n"] == o["n"] and eq["correct"] == o["correct"]  # the votes, catch clips left out
+    assert out["headline"]["verdict"] in ("could_tell", "could_not_tell", "inconclusive")

@@ -1,7 +1,8 @@
 """Blindness: play participants through the page and try to recover which clips are human from all that is served.
 
 Everything the browser would receive is captured: every element of every page (text, widget ids and keys,
-media URLs) and every media file handed to Streamlit (bytes, MIME type, file name). Each channel is then used
+media URLs), the audio the play-tracking player carries inline (``pages/common/player.py``: a data URL and a
+position-only id) and every media file handed to Streamlit (bytes, MIME type, file name). Each channel is then used
 as a classifier of human against machine clips, and each must carry no information: the same page text,
 the same WAV header and length, the same loudness, ids and names that mention no source, and an order that
 changes from participant to participant.
@@ -9,7 +10,9 @@ changes from participant to participant.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 import wave
 
@@ -50,6 +53,20 @@ def served(monkeypatch):
     return media
 
 
+def _no_audio(text: str) -> str:
+    """The page text with the player's inline audio replaced by "data:X" (base64 can spell any short word)."""
+    return re.sub(r"data:audio/wav;base64,[A-Za-z0-9+/=]+", "data:X", text)
+
+
+def _player_audio(at) -> dict:
+    """The clip the player component carries: its bytes, MIME type and id (as the media records above)."""
+    [player] = at.get("bidi_component")
+    data = json.loads(player.proto.json)
+    head, encoded = data["src"].split(",", 1)
+    return {"data": base64.b64decode(encoded), "mimetype": head.removeprefix("data:").removesuffix(";base64"),
+            "filename": None, "id": data["id"]}
+
+
 def _play(token: str, media: list[dict]) -> list[dict]:
     """One participant answers every clip; returns, per clip step, the page's protos and the audio served."""
     at = page("pages/views/survey.py", s=token)
@@ -57,7 +74,7 @@ def _play(token: str, media: list[dict]) -> list[dict]:
     steps = []
     while at.subheader and at.subheader[0].value.startswith("Clip"):
         position = int(at.subheader[0].value.split()[1])
-        steps.append({"protos": _protos(at), "audio": media[-1], "query": dict(at.query_params)})
+        steps.append({"protos": _protos(at), "audio": _player_audio(at), "query": dict(at.query_params)})
         at.radio(key=f"vote_{position}").set_value("human")
         at = at.button(key=f"FormSubmitter:answer_{position}-Next").click().run()
     steps.append({"protos": _protos(at), "audio": None, "query": dict(at.query_params)})  # the thank-you page
@@ -82,21 +99,21 @@ def test_nothing_served_tells_human_from_machine(served):
         assert len(clip_steps) == len(clips)
         order = []
         for step in steps:
-            blob = "\n".join(step["protos"]) + repr(step["query"])
+            blob = _no_audio("\n".join(step["protos"])) + repr(step["query"])  # the audio bytes: checked below
             leaked = sorted(s for s in secrets_ if s.lower() in blob.lower())
             assert leaked == [], f"the page shows {leaked}"
         for position, step in enumerate(clip_steps):
             audio = step["audio"]
             clip_id, truth = by_audio[audio["data"]]
             order.append(truth)
-            # page text: at a given position, the same page whatever the clip (media URLs aside: checked below)
-            page_text = re.sub(r"/media/[0-9a-f]+\.wav", "/media/X.wav", "\n".join(step["protos"]))
-            assert page_text.count("/media/X.wav") == 1
+            # page text: at a given position, the same page whatever the clip (the audio aside: checked below)
+            page_text = _no_audio("\n".join(step["protos"]))
+            assert page_text.count("data:X") == 1
             pages.setdefault(position, set()).add(page_text)
             truths_at.setdefault(position, set()).add(truth)
-            # media: same type, no file name, an id that is a hash of the bytes, never the clip id
+            # audio: same type, no file name, an id that names the position only, never the clip
             assert (audio["mimetype"], audio["filename"]) == ("audio/wav", None)
-            assert clip_id not in audio["id"] and re.fullmatch(r"[0-9a-f]+", audio["id"])
+            assert clip_id not in audio["id"] and audio["id"] == f"clip_{position + 1}"
             data = audio["data"]
             headers.add(data[:44])
             lengths.add(len(data))
@@ -114,3 +131,4 @@ def test_nothing_served_tells_human_from_machine(served):
     machine = [lv for t, lv in levels if t == "machine"]
     assert max(human + machine) - min(human + machine) < 0.1  # loudness: within 0.1 LU of each other
     assert len(set(orders)) > 1  # the order of human and machine clips differs between participants
+    assert not [m for m in served if m["data"] in by_audio]  # no clip goes out another way

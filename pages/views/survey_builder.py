@@ -62,10 +62,11 @@ with st.form("builder"):
     code = c2.text_input("Completion code (optional)", max_chars=64, key="b_code")
     st.markdown("**Screening and instructions**")
     c1, c2, c3, c4 = st.columns(4)
-    screen = c1.checkbox("Headphone check (Woods et al. 2017)", key="b_screen",
-                         help="Three 200 Hz tones, one in antiphase: 'which is quietest?', 6 trials, pass with 5")
+    screen = c1.checkbox("Headphone check", key="b_screen",
+                         help="Woods et al. 2017: three 200 Hz tones, one in antiphase; 'which is quietest?', "
+                              "6 trials, pass with 5")
     screen_fail = c2.radio("On a failed check", list(SCREEN_FAIL), format_func=SCREEN_FAIL.get, key="b_screen_fail")
-    full_play = c3.checkbox("Play each clip to its end before answering", key="b_full_play")
+    full_play = c3.checkbox("Play to the end", key="b_full_play", help="Each clip played to its end before an answer")
     practice = c4.checkbox("Practice trial", key="b_practice", help="A known tune against random notes, not counted")
     instructions = st.text_area("Instructions (shown before the first clip; empty: no instructions page)",
                                 DEFAULT_INSTRUCTIONS, max_chars=5000, key="b_instructions")
