@@ -14,17 +14,16 @@ if not server_settings().participant_only:
 
 # A participant-only server (TUNELAB_MODE=survey, `make serve-survey`): any other path shows this page.
 # (A comment, not a string: Streamlit's magic would print a bare string on the page.)
-PARTICIPANT_ONLY = [
-    st.Page("pages/views/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey", default=True),
-]
+SURVEY = st.Page("pages/views/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey",
+                 default=server_settings().participant_only)
 
 navigation = st.navigation(
-    PARTICIPANT_ONLY if server_settings().participant_only else [
+    [SURVEY] if server_settings().participant_only else [
         st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/views/compose.py", title="Compose", icon=":material/music_note:", url_path="compose"),
         st.Page("pages/views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page("pages/views/evaluate.py", title="Evaluate", icon=":material/analytics:", url_path="evaluate"),
-        st.Page("pages/views/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey"),
+        SURVEY,
         st.Page("pages/views/survey_builder.py", title="Survey builder", icon=":material/build:",
                 url_path="survey-builder"),
         st.Page("pages/views/survey_admin.py", title="Survey admin", icon=":material/admin_panel_settings:",

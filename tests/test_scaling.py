@@ -136,7 +136,7 @@ def test_cosine_schedule_warms_up_then_decays_to_a_tenth():
 
 @pytest.mark.parametrize("change,message", [
     ({"schedule": "linear"}, "Unknown learning-rate schedule"),
-    ({"patience": -1}, "cannot be negative"),
+    ({"patience": -1}, "must be finite and not negative"),
     ({"precision": "fp8"}, "Unknown precision"),
     ({"resume": "no-such-model"}, "Unknown model"),
 ])
