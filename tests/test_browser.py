@@ -184,6 +184,8 @@ def test_the_musicians_loop_in_the_browser(server, browser, tmp_path):
     _press(page, "Transpose", new_tune=False)
     page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('K:E'))",
                            timeout=120_000)
+    _settle(page)  # the editor shows first; the downloads below it follow when the run ends
+    page.wait_for_timeout(1500)
     assert _midi_pitches(page) == [p + 2 for p in played]  # D -> E: every note up two semitones
 
     page.get_by_text("Continue my tune: paste or upload").click()
