@@ -96,6 +96,34 @@ def variations(name: str, runs: int, seconds: float, n: int = 4) -> dict:
             "ratio": round(ratio, 2), "machine": machine()}
 
 
+def step_cost(name: str, batch: int = 1, steps: int = 300) -> dict:
+    """Milliseconds per sampling step, one intra-op thread: the generic module path (``forward`` for the
+    RNNs, ``_append`` for the GPT) against the lean ``step`` this issue added."""
+    from core.generation.settings import one_thread
+    from core.models.char_rnn import CharRNN
+
+    model = load_model(name).model.eval()
+
+    def run(lean: bool) -> float:
+        with torch.inference_mode(), one_thread():
+            _, state = model.prefill(torch.zeros(batch, 20, dtype=torch.long), None)
+            idx = torch.zeros(batch, dtype=torch.long)
+            t = time.perf_counter()
+            for _ in range(steps):
+                if lean:
+                    _, state = model.step(idx, state)
+                elif isinstance(model, CharRNN):
+                    _, _, state = model.forward(idx[:, None], None, state)
+                else:
+                    _, state = model._append(idx[:, None], state)
+            return 1000 * (time.perf_counter() - t) / steps
+
+    generic = statistics.median(run(False) for _ in range(3))
+    lean = statistics.median(run(True) for _ in range(3))
+    return {"figure": f"one sampling step, batch {batch}", "model": name, "generic_ms": round(generic, 3),
+            "lean_ms": round(lean, 3), "machine": machine()}
+
+
 def first_generate(name: str, n: int) -> dict:
     """A fresh process warms as a fresh server does, then times the first Generate (N variations, rendered
     and engraved) with ``name``."""
@@ -112,12 +140,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0, help="music per tune")
     parser.add_argument("--skip-first", action="store_true", help="skip the fresh-server figures")
     args = parser.parse_args()
+    for m in ("r1-lstm-oneills1850", "gpt-folk"):
+        for b in (1, 4):
+            print(json.dumps(step_cost(m, b)), flush=True)
     rows = [one_tune(m, args.runs, args.seconds) for m in ("r1-lstm-oneills1850", "gpt-folk")]
     rows += [variations(m, max(args.runs // 4, 3), args.seconds) for m in ("r1-lstm-oneills1850", "gpt-folk")]
     if not args.skip_first:
         rows += [first_generate(m, n) for m in SHIPPED for n in (1, 4)]
     for row in rows:
-        print(json.dumps(row))
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -86,9 +86,10 @@ def test_deep_link_shows_the_compose_page_with_the_app_navigation(server, browse
 def test_generate_plays_a_tune_in_the_browser(server, browser):
     page = _compose_page(browser, server)
     page.keyboard.press("Escape")  # a leftover first-run dialog, if this test runs alone
+    page.get_by_label("Variations (1-8)", exact=True).fill("1")  # one tune (four by default)
     page.get_by_role("button", name="Generate").click()
-    audio = page.locator("audio")
-    audio.wait_for(timeout=60_000)
+    audio = page.locator("audio").first
+    audio.wait_for(timeout=180_000)
     assert "/media/" in (audio.get_attribute("src") or "")
     # the browser fetches and decodes the WAV: the tune (~40 s asked) plus the 1 s release tail
     duration = page.evaluate(
@@ -183,6 +184,8 @@ def test_the_musicians_loop_in_the_browser(server, browser, tmp_path):
     _press(page, "Transpose", new_tune=False)
     page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('K:E'))",
                            timeout=120_000)
+    _settle(page)  # the editor shows first; the downloads below it follow when the run ends
+    page.wait_for_timeout(1500)
     assert _midi_pitches(page) == [p + 2 for p in played]  # D -> E: every note up two semitones
 
     page.get_by_text("Continue my tune: paste or upload").click()

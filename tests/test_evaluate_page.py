@@ -51,6 +51,8 @@ def test_compose_shows_the_novelty_verdict_next_to_the_tune():
     at.selectbox(key="model").set_value(SHIPPED[0])
     at.slider(key="seconds").set_value(20)
     at.number_input(key="copy_bars").set_value(0.5)  # any shared run of 8 notes or more now counts
+    at.number_input(key="variations").set_value(1)
+    at.checkbox(key="lock_seed").check()  # seed 0, as before seeds were drawn per press
     at.button[0].click().run()
     assert not at.exception and not at.error
     sentences = [w.value for w in at.warning] + [c.value for c in at.caption]

@@ -15,7 +15,13 @@ def warm_server() -> threading.Thread:
     """Once per server process: warm the default model (and load the others) in the background."""
     from core.generation.warm import warm_process
 
-    thread = threading.Thread(target=warm_process, name="tunelab-warm", daemon=True)
+    def warm() -> None:
+        try:
+            warm_process()
+        except Exception:  # noqa: BLE001 - a courtesy in the background: a failure only costs the first Generate time
+            return
+
+    thread = threading.Thread(target=warm, name="tunelab-warm", daemon=True)
     thread.start()
     return thread
 

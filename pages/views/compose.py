@@ -307,17 +307,18 @@ def show_variations() -> None:
 
 
 def _request():
-    """What was asked for this run: a Generate press, a Try again, or a Continue."""
-    if st.session_state.pop("try_again", False) and "last_request" in st.session_state:
+    """What was asked for this run: a Try again, a Generate press or a Continue (every form is drawn each run,
+    so that none loses what was typed in it)."""
+    retry = st.session_state.pop("try_again", False) and "last_request" in st.session_state
+    asked = midi_form() if midi_model else abc_form()
+    continued = None if midi_model else continue_form()
+    if retry:
         settings, n = st.session_state.last_request
         return "generate", (dataclasses.replace(settings, seed=draw_seed()), n)
-    asked = midi_form() if midi_model else abc_form()
     if asked is not None:
         return "generate", asked
-    if not midi_model:
-        settings = continue_form()
-        if settings is not None:
-            return "continue", settings
+    if continued is not None:
+        return "continue", continued
     return None, None
 
 
