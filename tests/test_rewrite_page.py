@@ -29,7 +29,9 @@ def test_form_controls_and_rewriting_two_bars_keep_the_rest():
     at.selectbox(key="key").set_value("D")
     at.selectbox(key="form").set_value("AB")
     at.number_input(key="bars_per_part").set_value(4)
+    at.number_input(key="variations").set_value(1)
     at.number_input(key="seed").set_value(5)
+    at.checkbox(key="lock_seed").check()
     _button(at, "Generate").click().run()
     assert not at.exception and not at.error
     old = at.session_state["history"][0]["abc"]
@@ -57,6 +59,7 @@ def test_rewrite_refuses_a_backwards_range_with_one_sentence():
     at.selectbox(key="model").set_value(SHIPPED[0]).run()
     at.selectbox(key="form").set_value("AB")
     at.number_input(key="bars_per_part").set_value(4)
+    at.number_input(key="variations").set_value(1)
     _button(at, "Generate").click().run()
     at.number_input(key="rewrite_first").set_value(4)
     at.number_input(key="rewrite_last").set_value(2)

@@ -47,7 +47,7 @@ def rewrite_section(tune: dict, model: str, loaded, temperature: float, program:
         c1, c2, c3 = st.columns(3)
         first = c1.number_input("From bar", 1, len(bars), min(3, len(bars)), key="rewrite_first")
         last = c2.number_input("To bar", 1, len(bars), min(4, len(bars)), key="rewrite_last")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="rewrite_seed")
+        seed = c3.number_input("Seed for the new bars", 0, 2**31 - 1, 0, key="rewrite_seed")
         if not st.form_submit_button("Rewrite bars"):
             return None
     t0 = time.perf_counter()

@@ -338,15 +338,17 @@ for message in st.session_state.get("generate_errors", []):
 if st.session_state.get("generate_errors"):
     st.button("Try again", key="try_again_button", on_click=_try_again, type="primary",
               help="The same settings with a fresh seed.")
+if "rewritten" in st.session_state:
+    pick(st.session_state.rewritten)
+    _remember([st.session_state.pop("rewritten")])
 show_variations()
 workbench()
 current = st.session_state.get("current")
 if current and current.get("abc") and not midi_model:
     rewritten = rewrite_section(current, model, cached_model(model), float(st.session_state.get("temperature", 0.8)),
                                 int(current.get("meta", {}).get("settings", {}).get("program", 0)))
-    if rewritten is not None:
-        pick(rewritten)
-        _remember([rewritten])
+    if rewritten is not None:  # worked on from the next run: the editor above already holds this run's text
+        st.session_state.rewritten = rewritten
         st.rerun()
 earlier = [t for t in st.session_state.history if t.get("press") != st.session_state.get("press")]
 if earlier:
