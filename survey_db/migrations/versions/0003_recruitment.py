@@ -1,6 +1,6 @@
 """recruitment: platform ids, client key, completion URL, participant quota (issue #14)
 
-Revision ID: 0014
+Revision ID: 0003_recruit
 Revises: 0002_paired
 Create Date: 2026-12-02 14:30:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-02 14:30:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0003_recruit"
 down_revision = "0002_paired"
 branch_labels = None
 depends_on = None
