@@ -109,13 +109,12 @@ def test_a_huge_config_is_refused_before_anything_is_allocated(own_data):
 
     _user_model(own_data, "huge", lambda c: c["model"].update(hidden=[60_000] * 3))  # ~6e10 LSTM weights if built
     tracemalloc.start()
-    start = time.perf_counter()
+    # building it would ask torch for ~240 GB: a RuntimeError, not this sentence (no timing: CI may be busy)
     with pytest.raises(UserError, match="does not match its weights|more than"):
         load_checkpoint(find_model("huge"))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert time.perf_counter() - start < 5
-    assert peak < 50 * 2**20  # the 1.2 GB the issue saw would show here
+    assert peak < 200 * 2**20  # Python-side allocations, imports included; the 1.2 GB the issue saw would show here
 
     _user_model(own_data, "absurd", lambda c: c["model"].update(embed=10**9))
     with pytest.raises(UserError, match="config number out of range"):

@@ -130,13 +130,17 @@ def save_uploads(files: list[tuple[str, bytes]], limit: int = MAX_USER_FILE_BYTE
 def _read_text(path: Path) -> str:
     if path.stat().st_size > MAX_USER_FILE_BYTES:
         raise UserError(f"{path.name} is larger than {MAX_USER_FILE_BYTES // 2**20} MB.")
-    data = path.read_bytes()
+    return decode_abc(path.read_bytes(), path.name)
+
+
+def decode_abc(data: bytes, name: str) -> str:
+    """The text of an ABC file (UTF-8, else Latin-1, as old tune books are); UserError when it is not text."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     if not looks_like_text(text):
-        raise UserError(f"{path.name} is not a text ABC file.")
+        raise UserError(f"{name} is not a text ABC file.")
     return text
 
 

@@ -26,7 +26,7 @@ import pyloudnorm
 
 from core.audio.render import SAMPLE_RATE, render, wav_bytes
 from core.data.abc import Tune
-from core.data.corpus import looks_like_text
+from core.data.corpus import decode_abc
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.generation.abc_compose import default_tempo
@@ -232,13 +232,7 @@ def piece_from_upload(name: str, data: bytes) -> Piece:
             raise UserError(f"{name} has no notes.")
         return Piece(midi, None, name.rsplit(".", 1)[0])
     if suffix == "abc":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-        if not looks_like_text(text):
-            raise UserError(f"{name} is not a text ABC file.")
-        return Piece.from_abc(strip_chord_symbols(text))
+        return Piece.from_abc(strip_chord_symbols(decode_abc(data, name)))
     raise UserError(f"{name}: upload a MIDI (.mid) or ABC (.abc) file.")
 
 

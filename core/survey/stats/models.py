@@ -62,22 +62,7 @@ def mixed_model(df: pd.DataFrame, seed: int = 0) -> dict | None:
         fep_names=list(exog.columns),
         vcp_names=["participant", "clip"],
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit_vb(rng=np.random.default_rng(seed))
-    fixed = []
-    for term, mean, sd in zip(exog.columns, res.fe_mean, res.fe_sd, strict=True):
-        z = mean / sd
-        fixed.append(
-            {
-                "term": term,
-                "estimate": float(mean),
-                "sd": float(sd),
-                "ci95": [float(mean - 1.959964 * sd), float(mean + 1.959964 * sd)],
-                "z": float(z),
-                "p_value": float(2 * norm.sf(abs(z))),
-            }
-        )
+    res, fixed = fit_fixed_effects(model, list(exog.columns), seed)
     for rec, p in zip(fixed[1:], holm_adjust([f["p_value"] for f in fixed[1:]]), strict=True):
         rec["p_holm"] = p
     fixed[0]["p_holm"] = None
@@ -186,3 +171,18 @@ def power_plan(
         "participants": participants,
         "exact_power": binomial_power(n_votes, accuracy, alpha),
     }
+
+
+def fit_fixed_effects(model, columns: list[str], seed: int) -> tuple:
+    """Fit a BinomialBayesMixedGLM by variational Bayes from a seeded start; the fit and, per fixed term, its
+    posterior mean (``estimate``, log odds), ``sd``, 95% interval, ``z`` and two-sided normal ``p_value``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit_vb(rng=np.random.default_rng(seed))
+    fixed = []
+    for term, mean, sd in zip(columns, res.fe_mean, res.fe_sd, strict=True):
+        z = mean / sd
+        fixed.append({"term": term, "estimate": float(mean), "sd": float(sd),
+                      "ci95": [float(mean - 1.959964 * sd), float(mean + 1.959964 * sd)],
+                      "z": float(z), "p_value": float(2 * norm.sf(abs(z)))})
+    return res, fixed

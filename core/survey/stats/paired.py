@@ -17,7 +17,6 @@ Layout, one row per trial::
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -27,8 +26,9 @@ from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 from core.survey.stats.binary import binomial_p_value, holm_adjust, wilson_interval
 from core.survey.stats.breakdown import accuracy_distribution
 from core.survey.stats.equivalence import DEFAULT_MARGIN, tost, verdict
-from core.survey.stats.models import binomial_power
-from core.survey.stats.schema import analysed, number, share
+from core.survey.stats.models import binomial_power, fit_fixed_effects
+from core.survey.stats.schema import analysed, share
+from core.survey.stats.summary import jsonable
 
 PAIRED_REQUIRED = ("participant", "pair", "human_position", "chosen_position")
 PAIRED_OPTIONAL = ("human_clip", "machine_clip", "model", "listening_ms", "plays", "is_catch", "headphone_passed")
@@ -148,15 +148,7 @@ def mixed_model(df: pd.DataFrame, seed: int = 0) -> dict | None:
     model = BinomialBayesMixedGLM(correct(data).astype(float).to_numpy(), exog.to_numpy(),
                                   np.hstack([d.to_numpy() for d in dummies]), ident,
                                   fep_names=list(exog.columns), vcp_names=effects)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit_vb(rng=np.random.default_rng(seed))
-    fixed = []
-    for term, mean, sd in zip(exog.columns, res.fe_mean, res.fe_sd, strict=True):
-        z = mean / sd
-        fixed.append({"term": term, "estimate": float(mean), "sd": float(sd),
-                      "ci95": [float(mean - 1.959964 * sd), float(mean + 1.959964 * sd)],
-                      "z": float(z), "p_value": float(2 * norm.sf(abs(z)))})
+    res, fixed = fit_fixed_effects(model, list(exog.columns), seed)
     intercept = fixed[0]["estimate"]
     return {"n": len(data), "participants": int(data["participant"].nunique()), "reference": models[0] if models
             else None, "fixed": fixed, "typical_accuracy": float(1 / (1 + math.exp(-intercept))),
@@ -192,18 +184,4 @@ def paired_summary(df: pd.DataFrame, margin: float = DEFAULT_MARGIN, full: bool 
     }
     if full:
         out["mixed_model"] = mixed_model(df)
-    return _plain(out)
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return number(obj)
-    return obj
+    return jsonable(out)
