@@ -19,7 +19,8 @@ STEPS = ("screen", "screened_out", "instructions", "pair")
 POSITIONS = {1: "The first", 2: "The second"}
 
 
-def _store(action) -> None:
+def run_step(action) -> None:
+    """Store an answer, then show the next step; a refused answer is explained and nothing is stored."""
     try:
         action()
     except UserError as exc:
@@ -45,7 +46,7 @@ def _screen(state, survey_token: str, person: str) -> None:
             answers.append(st.radio(f"Sound {i + 1}: the quietest tone was", [1, 2, 3], index=None, horizontal=True,
                                     format_func=lambda n: ("first", "second", "third")[n - 1], key=f"screen_{i}"))
         if st.form_submit_button("Continue", type="primary"):
-            _store(lambda: screening.submit_screen(survey_token, person, answers))
+            run_step(lambda: screening.submit_screen(survey_token, person, answers))
 
 
 def _screened_out(state, survey_token: str, person: str) -> None:
@@ -75,7 +76,7 @@ def _instructions(state, survey_token: str, person: str) -> None:
             (st.success if guess == 1 else st.warning)(
                 "The first was made by a person: it is 'Twinkle, Twinkle, Little Star'. The second is random notes.")
     if st.button("Start", type="primary", key="instructions_done"):
-        _store(lambda: screening.finish_instructions(survey_token, person))
+        run_step(lambda: screening.finish_instructions(survey_token, person))
 
 
 def _pair(state, survey_token: str, person: str) -> None:
@@ -101,5 +102,5 @@ def _pair(state, survey_token: str, person: str) -> None:
             ms = listening_ms(reports, shown)
             plays = sum(r["plays"] for r in reports)
             ended = all(r["ended"] for r in reports)
-            _store(lambda: screening.record_choice(survey_token, person, trial.position, int(chosen), ms, plays,
+            run_step(lambda: screening.record_choice(survey_token, person, trial.position, int(chosen), ms, plays,
                                                    ended))

@@ -12,6 +12,7 @@ from core.errors import UserError
 from core.survey.clips import policy_from_dict, tone_check_wav
 from pages.common import recruit, survey_steps
 from pages.common.player import listening_ms, player
+from pages.common.survey_steps import run_step
 from survey_db import participants as P
 
 ANSWER = {"human": "A person", "machine": "A computer"}
@@ -59,16 +60,6 @@ if state.step != "done" and survey.status != "open":
 if state.step not in ("done", "screened_out"):
     unit = "pairs" if survey.design == "2afc" else "clips"
     st.progress(state.answered / max(state.total, 1), text=f"{state.answered} of {state.total} {unit} answered")
-
-
-def run_step(action) -> None:
-    """Store an answer, then show the next step; a refused answer is explained and nothing is stored."""
-    try:
-        action()
-    except UserError as exc:
-        st.error(str(exc))
-    else:
-        st.rerun()
 
 
 def choice(value: str) -> str | None:
