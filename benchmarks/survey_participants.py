@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.replicas import Replicas, _healthy, free_port  # noqa: E402
+from scripts.replicas import Replicas, free_port, wait_healthy  # noqa: E402
 from scripts.st_client import StreamlitClient, choose, trigger  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def _single_server(db: str, run: Path):
                              "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
                             stdout=open(run / "server.log", "ab"), stderr=subprocess.STDOUT, env=env)  # noqa: SIM115
     url = f"http://127.0.0.1:{port}"
-    _healthy(url, proc, 120)
+    wait_healthy(url, proc, 120)
 
     def stop() -> None:
         proc.terminate()

@@ -87,14 +87,15 @@ def nginx_config(run: Path, port: int, replica_ports: list[int], host: str = "12
     return NGINX_CONF.format(run=run, port=port, servers=servers, user=user, host=host)
 
 
-def _healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:
+    """Poll ``url/_stcore/health`` until it answers; RuntimeError when the server died or never came up."""
     deadline = time.time() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
                 return
         except OSError:
-            if time.time() > deadline or proc.poll() is not None:
+            if time.time() > deadline or (proc is not None and proc.poll() is not None):
                 raise RuntimeError(f"the server at {url} did not start (see its log)") from None
             time.sleep(0.3)
 
@@ -126,7 +127,7 @@ class Replicas:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.ports[i]),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        _healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)
+        wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)
 
     def start(self) -> Replicas:
         """Migrate the database once, start the replicas one by one, then nginx."""
@@ -144,7 +145,7 @@ class Replicas:
         conf.write_text(nginx_config(self.run, self.port, self.ports, self.host))
         self.nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(self.run), "-g", "daemon off;"],
                                       stdout=subprocess.DEVNULL, stderr=open(self.run / "nginx.out", "ab"))  # noqa: SIM115
-        _healthy(self.url, self.nginx, 30)
+        wait_healthy(self.url, self.nginx, 30)
         return self
 
     def kill(self, i: int) -> None:

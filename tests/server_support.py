@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
+from scripts.replicas import free_port, wait_healthy  # noqa: F401  (the tests' server helpers too)
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:
-    """Poll ``url/_stcore/health`` until it answers; RuntimeError when the server died or never came up."""
-    deadline = time.time() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
-        except OSError:
-            if time.time() > deadline or (proc is not None and proc.poll() is not None):
-                raise RuntimeError(f"streamlit at {url} did not start") from None
-            time.sleep(0.3)
 
 
 def start_streamlit(env: dict | None = None, port: int | None = None, address: str = "127.0.0.1",
