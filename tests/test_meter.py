@@ -12,7 +12,7 @@ import torch
 from core.data.abc import analyse_body, meter_length, parse_fraction
 from core.errors import UserError
 from core.generation.form import FormSpec, in_form, make_plan, parts_of, sample_body, tonic_of
-from core.generation.meter import TICKS, BarRule, MeterConstraint, State, feasible, step
+from core.generation.meter import TICKS, BarRule, MeterConstraint, State, feasible, feasible_reference, step
 from core.generation.sampler import Sampler
 from core.tokenizers import CharTokenizer
 from core.tokenizers.fim import SPECIALS, with_fim
@@ -83,6 +83,25 @@ def test_masking_never_lets_a_bar_overflow(meter, unit):
         assert not set(body) & set(SPECIALS)
         _assert_every_bar_fits(body, meter, unit)
         assert in_form(body, meter, unit, spec), body
+
+
+def test_mask_tables_equal_the_machine_read_afresh():
+    """The cached masks (shared by tunes and rows, keyed on a reduced state) are exactly the characters the
+    machine allows when every character is stepped and judged afresh, at every position of sampled tunes."""
+    checked = 0
+    for seed, (meter, unit) in enumerate([("6/8", "1/8"), ("C|", "1/8"), ("3/4", "1/8"), ("2/4", "1/16")]):
+        sampler = _sampler(200 + seed)
+        spec = FormSpec("AB", 4, tonic_ending=seed % 2 == 0)
+        constraint = MeterConstraint(sampler.tokenizer, meter, unit, make_plan(spec, meter, unit, "D", 30, 120))
+        sampler.constraint = constraint
+        while not constraint.done:
+            fresh = [i for i, c in constraint.vocab if (n := step(constraint.state, c, constraint.rule,
+                                                                    constraint.compound)) is not None
+                     and feasible_reference(n, constraint.rule)]
+            assert constraint.allowed().nonzero().flatten().tolist() == fresh, constraint.state
+            sampler.next_token()
+            checked += 1
+    assert checked > 200
 
 
 def test_triplets_broken_rhythm_chords_and_graces_come_up_and_fit():

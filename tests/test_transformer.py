@@ -179,3 +179,23 @@ def test_a_primer_longer_than_the_context_is_refused():
         sampler.feed_ids([0] * 9)
     with pytest.raises(UserError):
         model(torch.zeros(1, 9, dtype=torch.long))
+
+
+@pytest.mark.parametrize("positions", ["rope", "learned"])
+def test_verify_gives_the_full_forward_at_each_id_and_rollback_forgets_exactly(positions):
+    """Speculative sampling's pass: logits after each of several ids equal the plain forward pass; after a
+    rollback, the next ids read as if the rolled-back ones had never come."""
+    model = _gpt(positions, block_size=64)
+    idx = torch.randint(0, V, (1, 20), generator=torch.Generator().manual_seed(2))
+    full = model(idx)[0][0]
+    _, cache = model.prefill(idx[:, :8], None)
+    logits, cache = model.verify(idx[:, 8:14], cache)
+    torch.testing.assert_close(logits[0], full[8:14], atol=1e-5, rtol=1e-5)
+    wrong = torch.tensor([[V - 1, V - 2, V - 3]])
+    model.verify(wrong, cache)
+    model.rollback(cache, 3)
+    logits, cache = model.verify(idx[:, 14:20], cache)
+    torch.testing.assert_close(logits[0], full[14:20], atol=1e-5, rtol=1e-5)
+    assert cache.length == 20 and model.room(cache) == 44
+    with pytest.raises(ValueError):
+        model.verify(torch.zeros(1, 45, dtype=torch.long), cache)

@@ -41,7 +41,15 @@ class _Row:
 
 
 class RowSampler(Sampler):
-    """A Sampler whose model calls go to the lockstep driver (see the module docstring)."""
+    """A Sampler whose model calls go to the lockstep driver (see the module docstring).
+
+    Rows do not speculate: the batch already shares each pass among the rows, and rows accepting different
+    numbers of drafts would need a cache position per row.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.speculate, self.draft = 0, None
 
     def advance(self, ids: list[int]) -> None:
         row = self._row

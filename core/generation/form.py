@@ -142,7 +142,7 @@ def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_cha
         while not constraint.done:
             if len(ids) > max_chars:
                 raise NoBody(f"the body ran past {max_chars} characters: {sampler.tokenizer.decode(ids)[-200:]!r}")
-            ids.append(sampler.next_token())
+            ids += sampler.next_tokens()
     finally:
         sampler.constraint = None
     return sampler.tokenizer.decode(ids).strip()

@@ -40,6 +40,9 @@ PITCHES = "ABCDEFGabcdefg"
 MUSIC = set(PITCHES + "z^_=,'0123456789/<>()-[]{}~. \n|:")
 """Every character the machine can read; all others are masked in a constrained body."""
 MAX_CHORD, MAX_GRACE = 4, 4
+MAX_TABLE = 200_000  # masks kept per vocabulary (each V bytes plus its key); the table starts afresh past it
+_TABLES: dict[tuple, dict[tuple, torch.Tensor]] = {}
+"""(vocabulary, vocabulary size, compound meter) -> {(state, rule): allowed mask}: shared by every tune and row."""
 
 
 def length_of(suffix: str) -> Fraction:
@@ -232,7 +235,27 @@ def _note_options(s: State) -> list[tuple[int, int]]:
 
 
 def feasible(s: State, rule: BarRule) -> bool:
-    """Whether the bar can still be completed to fit the rule from state ``s``."""
+    """Whether the bar can still be completed to fit the rule from state ``s``.
+
+    Reads only the fields that decide the rest of the bar, so states that differ in the others
+    (the last character read, accidentals in a row, notes so far) share one cached answer.
+    """
+    if s.mode in ("closed", "literal"):
+        return True
+    tonic = bool(rule.tonic)
+    return _feasible(s.mode, s.filled, s.suffix, s.pitch if tonic else "", s.last_len if tonic else 0,
+                     s.broken, s.tup_left, s.tup_factor, s.tup_suffix, rule)
+
+
+@lru_cache(maxsize=65536)
+def _feasible(mode, filled, suffix, pitch, last_len, broken, tup_left, tup_factor, tup_suffix, rule) -> bool:
+    s = State(mode=mode, filled=filled, suffix=suffix, pitch=pitch, last_len=last_len, broken=broken,
+              tup_left=tup_left, tup_factor=tup_factor, tup_suffix=tup_suffix)
+    return feasible_reference(s, rule)
+
+
+def feasible_reference(s: State, rule: BarRule) -> bool:
+    """:func:`feasible` computed afresh (no cache): the definition the cached tables must equal."""
     if s.mode in ("closed", "literal"):
         return True
     left = rule.length - s.filled
@@ -273,7 +296,8 @@ class MeterConstraint:
             raise UserError(f"A bar of {meter} is not a whole number of {TICKS}ths of L:{unit}; pick another unit.")
         self.compound = bar.numerator % 3 == 0 and bar.numerator > 3
         self.plan, self.tokenizer = plan, tokenizer
-        self.vocab = [(i, c) for i, c in enumerate(tokenizer.vocab) if c in MUSIC]
+        self.vocab = tuple((i, c) for i, c in enumerate(tokenizer.vocab) if c in MUSIC)
+        self._masks = _TABLES.setdefault((self.vocab, tokenizer.vocab_size, self.compound), {})
         self.index, self.elapsed, self.done = 0, 0, False
         self.bars: list[int] = []  # ticks each finished bar lasted
         self._start_bar()
@@ -287,15 +311,34 @@ class MeterConstraint:
         self.state = State(mode="literal", literal=rule.opening, then="idle") if rule.opening else State()
 
     def allowed(self) -> torch.Tensor:
-        """Boolean mask (V,) of the tokens that may come next."""
+        """Boolean mask (V,) of the tokens that may come next; shared and cached, so never modify it."""
         if self.done:
             raise RuntimeError("The tune is complete; nothing more may be sampled.")
-        ids = _allowed(self.state, self.rule, self.compound, tuple(self.vocab))
-        if not ids:
-            raise RuntimeError(f"No character can continue the bar from {self.state}.")
-        mask = torch.zeros(self.tokenizer.vocab_size, dtype=torch.bool)
-        mask[list(ids)] = True
+        return self.mask_for(self.state, self.rule)
+
+    def mask_for(self, state: State, rule: BarRule) -> torch.Tensor:
+        """The allowed-token mask of any machine state under ``rule``, from the table of this vocabulary."""
+        key = (state._replace(notes=min(state.notes, 1)), rule)  # only whether the bar has a note matters
+        mask = self._masks.get(key)
+        if mask is None:
+            ids = allowed_ids(state, rule, self.compound, self.vocab)
+            if not ids:
+                raise RuntimeError(f"No character can continue the bar from {state}.")
+            mask = torch.zeros(self.tokenizer.vocab_size, dtype=torch.bool)
+            mask[list(ids)] = True
+            if len(self._masks) >= MAX_TABLE:
+                self._masks.clear()
+            self._masks[key] = mask
         return mask
+
+    def save(self) -> tuple:
+        """Where the machine is, for :meth:`restore` (speculative sampling walks drafts on the machine)."""
+        return self.state, self.rule, self.index, self.elapsed, self.done, len(self.bars)
+
+    def restore(self, saved: tuple) -> None:
+        """Go back to a :meth:`save`."""
+        self.state, self.rule, self.index, self.elapsed, self.done, n = saved
+        del self.bars[n:]
 
     def advance(self, token: int) -> None:
         """Read one token (sampled or forced); a closed bar starts the next one."""
@@ -311,8 +354,8 @@ class MeterConstraint:
             self._start_bar()
 
 
-@lru_cache(maxsize=65536)
-def _allowed(state: State, rule: BarRule, compound: bool, vocab: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
+def allowed_ids(state: State, rule: BarRule, compound: bool, vocab: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
+    """Ids of the characters of ``vocab`` ((id, char) pairs) that keep the bar completable after ``state``."""
     out = []
     for i, c in vocab:
         nxt = step(state, c, rule, compound)

@@ -14,10 +14,13 @@ from collections.abc import Callable, Sequence
 import torch
 
 from core.errors import UserError
+from core.generation.speculative import LookupDraft, speculative_round
 from core.tokenizers import Tokenizer
 from core.tokenizers.fim import special_ids
 
 MAX_TEMPERATURE = 3.0
+DRAFT_TOKENS = 6
+_NEG_INF = torch.tensor(float("-inf"))
 
 
 def check_temperature(temperature: float) -> float:
@@ -68,6 +71,11 @@ class Sampler:
         # an object with allowed() -> bool mask (V,) and advance(token). None: no constraint.
         self.constraint = None
         self.never = special_ids(tokenizer)  # fill-in-the-middle tokens never go into a tune
+        self.pending: list[int] = []  # drawn and told, not yet read by the model (the next pass reads them)
+        # Speculative sampling (core.generation.speculative): drafts up to this many tokens a round where the
+        # model can verify several positions in one pass; 0 = off.
+        self.speculate = DRAFT_TOKENS if hasattr(model, "verify") else 0
+        self.draft = LookupDraft() if self.speculate else None  # sees every token fed or drawn
 
     def feed(self, text: str) -> None:
         """Condition on ``text`` (one batched forward pass)."""
@@ -82,7 +90,11 @@ class Sampler:
         self._tell(ids)
 
     def advance(self, ids: list[int]) -> None:
-        """Run the model over ``ids`` (one step for one id, else one prefill); sets ``self.logits``."""
+        """Run the model over the pending tokens and ``ids`` (one step for one id, else one prefill).
+
+        Sets ``self.logits``.
+        """
+        ids, self.pending = self.pending + ids, []
         with torch.inference_mode():
             if len(ids) == 1:
                 logits, self.state = self.model.step(torch.tensor(ids), self.state)
@@ -91,21 +103,25 @@ class Sampler:
         self.logits = logits[0]
 
     def _tell(self, ids: Sequence[int]) -> None:
-        """Tell the constraint (if any) the tokens the model has just read."""
+        """Tell the constraint (if any) and the draft (if any) the tokens just fed or drawn."""
         if self.constraint is not None:
             for token in ids:
                 self.constraint.advance(int(token))
+        if self.draft is not None:
+            self.draft.extend(ids)
 
     @torch.inference_mode()
-    def draw(self, banned: list[int] | None = None) -> int:
-        """One token from the filtered next-token distribution, without advancing the model."""
-        if self.logits is None:
-            raise RuntimeError("feed() some text before sampling.")
-        logits = self.logits / self.temperature
+    def distribution(self, logits: torch.Tensor, banned: list[int] | None = None,
+                     allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Probabilities (V,) of the next token from ``logits`` (V,) after every filter (see the class docstring).
+
+        ``allowed`` is the constraint's mask for this position (None: no constraint).
+        """
+        logits = logits / self.temperature
         if banned or self.never:
             logits[list(banned or []) + self.never] = float("-inf")  # logits is a fresh tensor here
-        if self.constraint is not None:
-            logits = logits.masked_fill(~self.constraint.allowed(), float("-inf"))
+        if allowed is not None:
+            logits = torch.where(allowed, logits, _NEG_INF)
         if self.logits_hook is not None:
             logits = self.logits_hook(logits)
         if self.top_k and self.top_k < logits.numel():
@@ -115,7 +131,17 @@ class Sampler:
             sorted_probs, order = torch.sort(torch.softmax(logits, dim=-1), descending=True)
             before = sorted_probs.cumsum(0) - sorted_probs  # mass of the tokens more likely than each
             logits = logits.index_fill(0, order[before >= self.top_p], float("-inf"))
-        probs = torch.softmax(logits, dim=-1)
+        return torch.softmax(logits, dim=-1)
+
+    @torch.inference_mode()
+    def draw(self, banned: list[int] | None = None) -> int:
+        """One token from the filtered next-token distribution, without advancing the model."""
+        if self.pending:
+            self.advance([])
+        if self.logits is None:
+            raise RuntimeError("feed() some text before sampling.")
+        allowed = self.constraint.allowed() if self.constraint is not None else None
+        probs = self.distribution(self.logits, banned, allowed)
         return int(torch.multinomial(probs, 1, generator=self.generator))
 
     def next_token(self, banned: list[int] | None = None) -> int:
@@ -124,6 +150,15 @@ class Sampler:
         self.advance([token])
         self._tell([token])
         return token
+
+    def next_tokens(self) -> list[int]:
+        """One or more tokens from the model's distribution: a speculative round where the model can verify
+        drafts (core.generation.speculative), else one token. The last may be left for the next pass to read."""
+        if self.speculate and self.logits_hook is None:
+            tokens = speculative_round(self)
+            if tokens:
+                return tokens
+        return [self.next_token()]
 
     def next_char(self, banned: str = "") -> str:
         """Draw one character, never one of ``banned``."""

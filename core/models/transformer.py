@@ -84,6 +84,12 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
+def _mm(x: torch.Tensor, w_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x (..., in) @ w_t (in, out) (+ bias)."""
+    y = x @ w_t
+    return y if bias is None else y + bias
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -251,38 +257,83 @@ class GPT(nn.Module):
         return self._append(ids, cache)
 
     @torch.inference_mode()
+    def verify(self, ids: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
+        """Read ids (B, T) after the cache in one pass: logits (B, T, V) after each id (speculative sampling).
+
+        Unlike ``prefill`` the cache is never rebuilt, so :meth:`rollback` stays exact; the caller checks
+        :meth:`room` first.
+        """
+        if ids.size(1) > self.room(cache):
+            raise ValueError(f"verify of {ids.size(1)} ids with room for {self.room(cache)}.")
+        if self.training:
+            x = self._hidden(ids, cache)
+            cache.ids[:, cache.length : cache.length + ids.size(1)] = ids
+            cache.length += ids.size(1)
+            return self.head(x), cache
+        return self._decode_lean(ids, cache), cache
+
+    def room(self, cache: KVCache | None) -> int:
+        """How many more ids the cache takes before it must be rebuilt."""
+        return 0 if cache is None else self.config.block_size - cache.length
+
+    @staticmethod
+    def rollback(cache: KVCache, n: int) -> KVCache:
+        """Forget the last ``n`` ids read (their keys and values are overwritten by what comes next)."""
+        if not 0 <= n <= cache.length:
+            raise ValueError(f"cannot roll back {n} of {cache.length} positions.")
+        cache.length -= n
+        return cache
+
+    @torch.inference_mode()
     def step(self, idx: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
         """One token per sequence, idx (B,): logits (B, V) for the next position and the updated cache."""
         if self.training or cache is None or cache.length + 1 > self.config.block_size:
             return self._append(idx[:, None], cache)
-        return self._step_lean(idx, cache)
+        return self._decode_lean(idx[:, None], cache)[:, 0], cache
 
-    def _step_lean(self, idx: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
-        """``_append`` for one token in eval mode, as plain functional calls: no module dispatch, no
-        dropout, no mask. Per-step Python and dispatch, not arithmetic, was most of a step's cost."""
+    def _decode_lean(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Logits (B, T, V) after each of ids (B, T) placed after the cache, in eval mode, as plain tensor calls:
+        no module dispatch, no dropout, weights read transposed (in, out), q and k rotated in one call.
+        Per-call overhead and reading the weights, not arithmetic, are most of a sampling step's cost."""
         c, start = self.config, cache.length
-        B, C, nh = idx.size(0), c.n_embd, c.n_head
-        hs = C // nh
-        x = self.transformer.wte.weight[idx]  # (B, C)
+        (B, T), C, nh = ids.shape, c.n_embd, c.n_head
+        hs, end = C // nh, start + T
+        x = self.transformer.wte.weight[ids]  # (B, T, C)
+        cos = sin = mask = None
         if c.positions == "learned":
-            x = x + self.transformer.wpe.weight[start]
-            cos = sin = None
+            x = x + self.transformer.wpe.weight[start:end]
         else:
-            cos, sin = self.rope_cos[start], self.rope_sin[start]  # (hs / 2,)
-        for i, block in enumerate(self.transformer.h):
-            attn, mlp = block.attn, block.mlp
-            y = F.layer_norm(x, (C,), block.ln_1.weight, block.ln_1.bias)
-            q, k, v = F.linear(y, attn.c_attn.weight, attn.c_attn.bias).view(B, 3, nh, hs).unbind(1)  # (B, nh, hs)
-            if cos is not None:
-                q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-            cache.k[i][:, :, start] = k
-            cache.v[i][:, :, start] = v
-            y = F.scaled_dot_product_attention(q[:, :, None], cache.k[i][:, :, : start + 1],
-                                               cache.v[i][:, :, : start + 1])  # (B, nh, 1, hs)
-            x = x + F.linear(y.view(B, C), attn.c_proj.weight, attn.c_proj.bias)
-            y = F.layer_norm(x, (C,), block.ln_2.weight, block.ln_2.bias)
-            x = x + F.linear(F.gelu(F.linear(y, mlp.c_fc.weight, mlp.c_fc.bias)), mlp.c_proj.weight, mlp.c_proj.bias)
-        cache.ids[:, start] = idx
-        cache.length += 1
-        x = F.layer_norm(x, (C,), self.transformer.ln_f.weight, self.transformer.ln_f.bias)
-        return self.head(x), cache
+            cos, sin = self.rope_cos[start:end, None, None], self.rope_sin[start:end, None, None]  # (T, 1, 1, hs / 2)
+        if T > 1:
+            mask = torch.ones(T, end, dtype=torch.bool).tril(diagonal=start)
+        for i, (ln1, w_qkv, b_qkv, w_o, b_o, ln2, w_fc, b_fc, w_p, b_p) in enumerate(self._lean_weights()):
+            qkv = _mm(F.layer_norm(x, (C,), *ln1), w_qkv, b_qkv).view(B, T, 3, nh, hs)
+            qk = qkv[:, :, :2] if cos is None else apply_rope(qkv[:, :, :2], cos, sin)  # (B, T, 2, nh, hs)
+            cache.k[i][:, :, start:end] = qk[:, :, 1].transpose(1, 2)
+            cache.v[i][:, :, start:end] = qkv[:, :, 2].transpose(1, 2)
+            y = F.scaled_dot_product_attention(qk[:, :, 0].transpose(1, 2), cache.k[i][:, :, :end],
+                                               cache.v[i][:, :, :end], attn_mask=mask)  # (B, nh, T, hs)
+            x = x + _mm(y.transpose(1, 2).reshape(B, T, C), w_o, b_o)
+            x = x + _mm(F.gelu(_mm(F.layer_norm(x, (C,), *ln2), w_fc, b_fc)), w_p, b_p)
+        cache.ids[:, start:end] = ids
+        cache.length = end
+        return self.head(F.layer_norm(x, (C,), self.transformer.ln_f.weight, self.transformer.ln_f.bias))
+
+    def _lean_weights(self) -> list[tuple]:
+        """Per block: layer-norm (weight, bias) pairs and (in, out) weight copies with biases, for the lean path;
+        made again whenever any parameter changes (its version counter moves)."""
+        params = self.__dict__.get("_lean_params")
+        if params is None:
+            params = self.__dict__["_lean_params"] = list(self.parameters())
+        # weights made under inference mode have no version counter (and cannot be changed in place)
+        key = tuple([p.data_ptr() for p in params[:1]] + [p._version for p in params if not p.is_inference()])
+        if self.__dict__.get("_lean_key") != key:
+            self._lean = [
+                ((b.ln_1.weight, b.ln_1.bias), b.attn.c_attn.weight.t().contiguous(), b.attn.c_attn.bias,
+                 b.attn.c_proj.weight.t().contiguous(), b.attn.c_proj.bias, (b.ln_2.weight, b.ln_2.bias),
+                 b.mlp.c_fc.weight.t().contiguous(), b.mlp.c_fc.bias, b.mlp.c_proj.weight.t().contiguous(),
+                 b.mlp.c_proj.bias)
+                for b in self.transformer.h
+            ]
+            self._lean_key = key
+        return self._lean
