@@ -3,7 +3,8 @@ tune, and the first Generate on a freshly started server for every shipped model
 
 Usage:
 
-    .venv/bin/python benchmarks/instrument_speed.py [--runs 20] [--seconds 40] [--skip-first]
+    .venv/bin/python benchmarks/instrument_speed.py [--runs 20] [--seconds 40] [--model M ...] [--skip-first]
+        [--skip-variations]
 
 Prints one JSON line per figure, then a summary line; the machine and its load are in every line, since
 on a shared machine the figures say as much about the neighbours as about the code.
@@ -63,20 +64,31 @@ def settings(name: str, seed: int, seconds: float):
 
 
 def one_tune(name: str, runs: int, seconds: float) -> dict:
-    """Median seconds to compose and render ``seconds`` of music, over seeds 0 .. runs - 1."""
+    """Medians over seeds 0 .. runs - 1 of composing and rendering ``seconds`` of music, and what composing cost
+    per character drawn (every attempt's, header and body) next to the model's raw step."""
     loaded = load_model(name)
     render(compose(settings(name, 10_000, seconds), loaded).midi)  # the process is warm, as the server's is
-    totals, chars = [], []
+    composes, renders, tokens, passes = [], [], 0, 0
     for seed in range(runs):
         t = time.perf_counter()
         piece = compose(settings(name, seed, seconds), loaded)
+        t1 = time.perf_counter()
         wav_bytes(render(piece.midi))
-        totals.append(time.perf_counter() - t)
-        chars.append(len(piece.abc or ""))
-    return {"figure": "one tune, compose + render", "model": name, "runs": runs, "music_s": seconds,
-            "median_s": round(statistics.median(totals), 3),
-            "ms_per_char": round(1000 * sum(totals) / max(sum(chars), 1), 3),
-            "machine": machine()}
+        composes.append(t1 - t)
+        renders.append(time.perf_counter() - t1)
+        tokens += piece.meta.get("tokens_sampled", 0)
+        passes += piece.meta.get("model_passes", 0)
+    totals = [c + r for c, r in zip(composes, renders, strict=True)]
+    row = {"figure": "one tune, compose + render", "model": name, "runs": runs, "music_s": seconds,
+           "median_s": round(statistics.median(totals), 3), "compose_median_s": round(statistics.median(composes), 3),
+           "render_median_s": round(statistics.median(renders), 3),
+           "compose_over_render": round(statistics.median(composes) / statistics.median(renders), 2)}
+    if tokens:
+        row.update(ms_per_sampled_char=round(1000 * sum(composes) / tokens, 3),
+                   chars_per_pass=round(tokens / passes, 2),
+                   raw_step_ms=step_cost(name)["lean_ms"])
+        row["char_over_step"] = round(row["ms_per_sampled_char"] / row["raw_step_ms"], 2)
+    return {**row, "machine": machine()}
 
 
 def variations(name: str, runs: int, seconds: float, n: int = 4) -> dict:
@@ -139,12 +151,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="seeds per figure")
     parser.add_argument("--seconds", type=float, default=40.0, help="music per tune")
     parser.add_argument("--skip-first", action="store_true", help="skip the fresh-server figures")
+    parser.add_argument("--skip-variations", action="store_true", help="skip the variations figures")
+    parser.add_argument("--model", action="append", help="ABC model to time (repeatable; default: the shipped four)")
     args = parser.parse_args()
-    for m in ("r1-lstm-oneills1850", "gpt-folk"):
-        for b in (1, 4):
-            print(json.dumps(step_cost(m, b)), flush=True)
-    rows = [one_tune(m, args.runs, args.seconds) for m in ("r1-lstm-oneills1850", "gpt-folk")]
-    rows += [variations(m, max(args.runs // 4, 3), args.seconds) for m in ("r1-lstm-oneills1850", "gpt-folk")]
+    abc_models = args.model or ("r1-lstm-oneills1850", "r1-gru-oneills1850", "gpt-folk", "gpt-folk-fim")
+    for m in abc_models:
+        print(json.dumps(one_tune(m, args.runs, args.seconds)), flush=True)
+    rows = [] if args.skip_variations else [variations(m, max(args.runs // 4, 3), args.seconds, n)
+                                            for m in abc_models for n in (4, 8)]
     if not args.skip_first:
         rows += [first_generate(m, n) for m in SHIPPED for n in (1, 4)]
     for row in rows:

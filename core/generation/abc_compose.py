@@ -185,11 +185,11 @@ def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None,
     loaded = loaded or load_model(settings.model)
     index = training_index(loaded) if settings.max_copy_bars else None
     generator = torch.Generator().manual_seed(settings.seed)
-    reasons, attempts = [], []
+    reasons, attempts, work = [], [], {"tokens_sampled": 0, "model_passes": 0}
     t0 = time.perf_counter()
     for attempt in range(1, settings.max_attempts + 1):
         try:
-            abc, info = _sample_tune(loaded, settings, generator, make_sampler)
+            abc, info = _sample_tune(loaded, settings, generator, make_sampler, work)
             piece = Piece.from_abc(abc, settings.program, meta={})
             if piece.duration < 0.5 * info["estimated_s"]:
                 raise _Retry(f"abc2midi played {piece.duration:.0f} of {info['estimated_s']:.0f} seconds", abc)
@@ -205,6 +205,7 @@ def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None,
             "attempts": attempt,
             "settings": asdict(settings),
             "sample_seconds": round(time.perf_counter() - t0, 4),
+            **work,  # every attempt's: the cost of the tune
             **info,
         }
         return piece
@@ -237,8 +238,17 @@ def _check_copy(piece: Piece, index: NoveltyIndex, max_bars: float) -> dict:
 
 
 def _sample_tune(loaded: LoadedModel, s: ComposeSettings, generator: torch.Generator,
-                 make_sampler: Callable[..., Sampler] = Sampler) -> tuple[str, dict]:
+                 make_sampler: Callable[..., Sampler], work: dict) -> tuple[str, dict]:
+    """One attempt: header, then the constrained body; adds the tokens it drew and its model passes to ``work``."""
     sampler = make_sampler(loaded.model, loaded.tokenizer, generator, s.temperature, s.top_k, s.top_p)
+    try:
+        return _sample_header_and_body(sampler, loaded, s)
+    finally:
+        work["tokens_sampled"] += sampler.sampled
+        work["model_passes"] += sampler.passes
+
+
+def _sample_header_and_body(sampler: Sampler, loaded: LoadedModel, s: ComposeSettings) -> tuple[str, dict]:
     vocab = set(loaded.tokenizer.vocab)
     rhythm = (s.rhythm or "").strip().lower()
     implied_meter, implied_unit = RHYTHM_METER.get(rhythm, (None, None))

@@ -76,6 +76,8 @@ class Sampler:
         # model can verify several positions in one pass; 0 = off.
         self.speculate = DRAFT_TOKENS if hasattr(model, "verify") else 0
         self.draft = LookupDraft() if self.speculate else None  # sees every token fed or drawn
+        self.sampled = 0  # tokens drawn so far
+        self.passes = 0  # model calls so far (a step, a prefill or a speculative round's pass)
 
     def feed(self, text: str) -> None:
         """Condition on ``text`` (one batched forward pass)."""
@@ -95,6 +97,7 @@ class Sampler:
         Sets ``self.logits``.
         """
         ids, self.pending = self.pending + ids, []
+        self.passes += 1
         with torch.inference_mode():
             if len(ids) == 1:
                 logits, self.state = self.model.step(torch.tensor(ids), self.state)
@@ -147,6 +150,7 @@ class Sampler:
     def next_token(self, banned: list[int] | None = None) -> int:
         """Draw one token (never one of ``banned``) and advance the model past it."""
         token = self.draw(banned)
+        self.sampled += 1
         self.advance([token])
         self._tell([token])
         return token

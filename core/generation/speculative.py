@@ -68,6 +68,7 @@ def speculative_round(sampler) -> list[int]:
     pending = sampler.pending
     if not drafts or model.room(sampler.state) < len(pending) + len(drafts) or (not pending and sampler.logits is None):
         return []
+    sampler.passes += 1
     with torch.inference_mode():
         logits, sampler.state = model.verify(torch.tensor([pending + drafts]), sampler.state)
         rows = logits[0, len(pending) - 1 :] if pending else torch.cat([sampler.logits[None], logits[0]])
@@ -77,6 +78,7 @@ def speculative_round(sampler) -> list[int]:
         sampler.pending, sampler.logits = [out[-1]], None
     else:  # every draft accepted and the tune is over
         sampler.pending, sampler.logits = [], rows[accepted]
+    sampler.sampled += len(out)
     sampler._tell(out)
     return out
 
