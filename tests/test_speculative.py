@@ -159,3 +159,17 @@ def test_a_round_reads_what_it_emits_and_rolls_back_the_rest():
             # the cache holds the primer and every emitted token but the pending one, in order
             read = sampler.state.ids[0, : sampler.state.length].tolist()
             assert read + sampler.pending == PRIMER + emitted
+
+
+def test_a_line_ends_at_its_newline_and_the_model_reads_exactly_what_was_drawn():
+    """sample_line speculates too: nothing is drawn past the newline, and the next field starts clean."""
+    tokenizer = CharTokenizer(list("ab\n"))
+    model = GPT(GPTConfig(vocab_size=3, block_size=64, n_layer=1, n_head=2, n_embd=8, dropout=0.0)).eval()
+    for seed in range(20):
+        sampler = Sampler(model, tokenizer, torch.Generator().manual_seed(seed))
+        sampler.feed("ab\nab\na")
+        line = sampler.sample_line(12)
+        assert "\n" not in line and len(line) <= 12
+        sampler.feed("b")
+        read = tokenizer.decode(sampler.state.ids[0, : sampler.state.length].tolist())
+        assert read == "ab\nab\na" + line + "\nb"  # the line's newline, drawn or (at 12 characters) fed

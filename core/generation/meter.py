@@ -40,7 +40,7 @@ PITCHES = "ABCDEFGabcdefg"
 MUSIC = set(PITCHES + "z^_=,'0123456789/<>()-[]{}~. \n|:")
 """Every character the machine can read; all others are masked in a constrained body."""
 MAX_CHORD, MAX_GRACE = 4, 4
-MAX_TABLE = 200_000  # masks kept per vocabulary (each V bytes plus its key); the table starts afresh past it
+MAX_TABLE = 50_000  # masks kept per vocabulary (each about 0.4 kB with its key); the table starts afresh past it
 _TABLES: dict[tuple, dict[tuple, torch.Tensor]] = {}
 """(vocabulary, vocabulary size, compound meter) -> {(state, rule): allowed mask}: shared by every tune and row."""
 

@@ -155,11 +155,12 @@ class Sampler:
         self._tell([token])
         return token
 
-    def next_tokens(self) -> list[int]:
-        """One or more tokens from the model's distribution: a speculative round where the model can verify
-        drafts (core.generation.speculative), else one token. The last may be left for the next pass to read."""
-        if self.speculate and self.logits_hook is None:
-            tokens = speculative_round(self)
+    def next_tokens(self, limit: int = DRAFT_TOKENS + 1, stop: frozenset[int] = frozenset()) -> list[int]:
+        """One to ``limit`` tokens from the model's distribution, none after a ``stop`` token: a speculative
+        round where the model can verify drafts (core.generation.speculative), else one token. The last may
+        be left for the next pass to read."""
+        if self.speculate and self.logits_hook is None and limit > 1:
+            tokens = speculative_round(self, min(self.speculate, limit - 1), stop)
             if tokens:
                 return tokens
         return [self.next_token()]
@@ -175,11 +176,11 @@ class Sampler:
 
     def sample_line(self, max_chars: int = 80) -> str:
         """Sample up to and including a newline; returns the line without it."""
-        out = []
-        for _ in range(max_chars):
-            c = self.next_char()
-            if c == "\n":
-                return "".join(out)
-            out.append(c)
+        newline = frozenset([self.tokenizer.index["\n"]]) if "\n" in self.tokenizer.index else frozenset()
+        out: list[int] = []
+        while len(out) < max_chars:
+            out += self.next_tokens(max_chars - len(out), newline)
+            if out[-1] in newline:
+                return self.tokenizer.decode(out[:-1])
         self.feed("\n")
-        return "".join(out)
+        return self.tokenizer.decode(out)

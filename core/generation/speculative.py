@@ -57,14 +57,15 @@ class LookupDraft:
         return []
 
 
-def speculative_round(sampler) -> list[int]:
-    """Emit one or more tokens from ``sampler`` (a Sampler) in one model pass; [] when no draft can be checked.
+def speculative_round(sampler, k: int, stop: frozenset[int] = frozenset()) -> list[int]:
+    """Emit 1 to k + 1 tokens from ``sampler`` (a Sampler) in one model pass, none after a ``stop`` token;
+    [] when no draft can be checked.
 
     The tokens are told to the constraint and the draft; the last one is left pending (read by the next
-    pass) unless the constraint has ended the tune.
+    pass) unless the constraint has ended the tune or it is a stop token that was drafted.
     """
     model, constraint = sampler.model, sampler.constraint
-    drafts, masks, final_mask, done = _walk(constraint, sampler.draft.propose(sampler.speculate))
+    drafts, masks, final_mask, done = _walk(constraint, sampler.draft.propose(k), stop)
     pending = sampler.pending
     if not drafts or model.room(sampler.state) < len(pending) + len(drafts) or (not pending and sampler.logits is None):
         return []
@@ -83,10 +84,12 @@ def speculative_round(sampler) -> list[int]:
     return out
 
 
-def _walk(constraint, drafts: list[int]):
-    """Drafts cut where the constraint forbids one or the tune ends; the mask before each; the mask after."""
+def _walk(constraint, drafts: list[int], stop: frozenset[int]):
+    """Drafts cut where the constraint forbids one, after a stop token or where the tune ends; the mask before
+    each; the mask after the last; whether nothing may follow them."""
     if constraint is None:
-        return drafts, [None] * len(drafts), None, False
+        cut = next((i + 1 for i, d in enumerate(drafts) if d in stop), len(drafts))
+        return drafts[:cut], [None] * cut, None, cut > 0 and drafts[cut - 1] in stop
     saved, kept, masks = constraint.save(), [], []
     try:
         for d in drafts:
@@ -98,8 +101,10 @@ def _walk(constraint, drafts: list[int]):
             kept.append(d)
             masks.append(mask)
             constraint.advance(d)
-        done = constraint.done
-        return kept, masks, (None if done else constraint.allowed()), done
+            if d in stop:
+                break
+        done = constraint.done or (bool(kept) and kept[-1] in stop)
+        return kept, masks, (None if constraint.done else constraint.allowed()), done
     finally:
         constraint.restore(saved)
 

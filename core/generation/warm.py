@@ -42,38 +42,43 @@ def warm_caches(names: list[str] | None = None, say: Callable[[str], None] = pri
 
 
 def warm_process(name: str | None = None) -> str | None:
-    """Load ``name`` (default: the first model on offer), compose and render 5 s with it, engrave it;
-    then load every other model and the MIDI models' primer pieces.
+    """Load ``name`` (default: the first model on offer), compose and render 5 s with it, engrave it; then
+    compose 5 s with every other model (its weights, novelty index or primer pieces, and the sampler's
+    tables all loaded), so that no model's first Generate pays for them.
 
-    Returns the model warmed, or None when there is none. Errors are swallowed: warming is a courtesy.
+    Returns the model warmed first, or None when there is none. Errors are swallowed: warming is a courtesy.
     """
     from core.audio.notation import abc_to_svg, midi_to_svg
     from core.audio.render import render
-    from core.generation.compose import ComposeSettings, MidiComposeSettings, compose, load_model
 
     cards = list_models()
     card = next((c for c in cards if c.name == name), None) if name else _default(cards)
     if card is None:
         return None
+    piece = _compose_short(card)
+    try:
+        if piece is not None:
+            render(piece.midi)
+            abc_to_svg(piece.abc) if piece.abc else midi_to_svg(piece.midi)
+    except UserError:
+        pass
+    for other in cards:
+        if other.name != card.name:
+            _compose_short(other)
+    return card.name
+
+
+def _compose_short(card):
+    """A 5-second piece from the model of ``card`` (None when it cannot make one)."""
+    from core.generation.compose import ComposeSettings, MidiComposeSettings, compose, load_model
+
     try:
         loaded = load_model(card.name)
         settings = (MidiComposeSettings(card.name, seed=0, seconds=5) if card.is_midi
                     else ComposeSettings(card.name, seed=0, seconds=5, max_attempts=2))
-        piece = compose(settings, loaded)
-        render(piece.midi)
-        abc_to_svg(piece.abc) if piece.abc else midi_to_svg(piece.midi)
+        return compose(settings, loaded)
     except UserError:
-        pass
-    for other in cards:
-        try:
-            loaded = load_model(other.name)
-            if other.is_midi and other.family != "autoencoder":
-                from core.generation.midi_compose import primer_titles
-
-                primer_titles(loaded)
-        except UserError:
-            continue
-    return card.name
+        return None
 
 
 def _default(cards):
