@@ -23,6 +23,7 @@ from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
 from core.evaluation.novelty import NoveltyIndex, check_novelty, check_threshold, load_index
 from core.generation.form import FormSpec, NoBody, make_plan, sample_body
+from core.generation.header import KEYS, METERS, RHYTHMS, UNITS, sample_choice
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model
@@ -258,29 +259,18 @@ def _sample_header_and_body(sampler: Sampler, loaded: LoadedModel, s: ComposeSet
         sampler.feed("".join(c for c in title if c in vocab) + "\n")
     else:
         title = sampler.sample_line(80).strip() or "Untitled"
-    meter = _field(sampler, "M", s.meter or implied_meter, normalise_meter)
-    if meter == "none":
-        raise _Retry("the sampled meter was not readable")
-    unit = _field(sampler, "L", s.unit or (implied_unit if not s.meter else None), lambda v: v.replace(" ", ""))
-    try:
-        parse_fraction(unit)
-    except UserError:
-        raise _Retry(f"the sampled unit note length {unit!r} was not readable") from None
+    meter = _field(sampler, "M", s.meter or implied_meter, normalise_meter, METERS)
+    unit = _field(sampler, "L", s.unit or (implied_unit if not s.meter else None), lambda v: v.replace(" ", ""), UNITS)
     if rhythm:
         sampler.feed(f"R:{rhythm}\n")
     if s.key:
         key = s.key.strip()
         sampler.feed(f"K:{key}\n")
-    else:
-        line = sampler.sample_line(40) if not rhythm else ""
-        if line.startswith("R:"):
-            rhythm, line = line[2:].strip().lower(), ""
-        if not line.startswith("K:"):
+    else:  # an R: line (when no tune type was given), then K:, its value one ABC knows (core.generation.header)
+        if not rhythm and sample_choice(sampler, ("R:", "K:"), end="") == "R:":
+            rhythm = sample_choice(sampler, RHYTHMS).strip().lower()
             sampler.feed("K:")
-            line = "K:" + sampler.sample_line(20)
-        key = line[2:].strip()
-        if not KEY_RE.match(key):
-            raise _Retry(f"the sampled key {key!r} was not readable")
+        key = sample_choice(sampler, KEYS)
     qpm = float(s.tempo or default_tempo(meter, rhythm))
     body = _constrained_body(sampler, s, meter, unit, key, qpm)
     header = ["X:1", f"T:{title}", f"M:{meter}", f"L:{unit}"] + ([f"R:{rhythm}"] if rhythm else [])
@@ -299,13 +289,14 @@ def _constrained_body(sampler: Sampler, s: ComposeSettings, meter: str, unit: st
         raise _Retry(str(exc)) from None
 
 
-def _field(sampler: Sampler, name: str, given: str | None, normalise) -> str:
+def _field(sampler: Sampler, name: str, given: str | None, normalise, options: tuple[str, ...]) -> str:
+    """The header field ``name``: the value given, else one of ``options`` sampled from the model."""
     if given:
         value = normalise(given.strip())
         sampler.feed(f"{name}:{value}\n")
         return value
     sampler.feed(f"{name}:")
-    return normalise(sampler.sample_line(20).strip())
+    return sample_choice(sampler, options)
 
 
 def _seconds(body: str, meter: str, unit: str, qpm: float) -> float:
