@@ -99,10 +99,27 @@ class State(NamedTuple):
     then: str = "idle"  # the mode after the literal
     prev: str = ""  # the last character read in this bar
     marks: int = 0  # accidentals (or octave marks) in a row just before
+    slurs: int = 0  # slurs open (carried across bar lines; closed by the end of a part)
+    tie: bool = False  # a tie waits for its note (carried across bar lines; not across the end of a part)
+    acc: bool = False  # an accidental waits for its note
+    bar_accs: str = ""  # letters given an accidental in this bar (they sound altered to its end)
+    last_pitch: str = ""  # the letter of the last finished note ("Z" for a rest)
+    before_last: str = ""  # the letter of the note before it
+    last_chord: bool = False  # the last finished note was a chord (it ends no part on the tonic)
 
 
 def _on_grid(value: int) -> bool:
     return value % GRID == 0
+
+
+def _with_letter(letters: str, c: str) -> str:
+    return letters if c.upper() in letters else "".join(sorted(letters + c.upper()))
+
+
+def _start_note(s: State, c: str) -> State:
+    """A note or rest begins with letter ``c`` (after any accidental); it takes up a waiting tie."""
+    accs = _with_letter(s.bar_accs, c) if s.acc else s.bar_accs
+    return s._replace(mode="note", suffix="", pitch=c.upper(), count=0, acc=False, bar_accs=accs, tie=False)
 
 
 def _tuplet_factor(p: int, compound: bool) -> tuple[int, int]:
@@ -126,16 +143,26 @@ def _end_note(s: State) -> State | None:
     return s._replace(mode="idle", filled=s.filled + d, suffix="", last_len=d, after_note=True, count=0,
                       was_broken=s.broken != (1, 1) or s.tup_left > 0,
                       broken=(1, 1), tup_left=tup_left, tup_factor=s.tup_factor if tup_left else (1, 1),
-                      tup_suffix=tup_suffix, notes=s.notes + 1)
+                      tup_suffix=tup_suffix, notes=s.notes + 1, last_pitch=s.pitch, before_last=s.last_pitch,
+                      last_chord=s.count == 1)
 
 
 def _can_close(s: State, rule: BarRule) -> bool:
     if s.broken != (1, 1) or s.tup_left or not s.notes:
         return False
+    if rule.closing != "|" and (s.slurs or s.tie):  # the end of a part closes every slur and tie
+        return False
     left = rule.length - s.filled
     if left == 0:
-        return not rule.tonic or (s.pitch == rule.tonic and s.last_len >= rule.tonic_min)
+        return not rule.tonic or _ends_on_tonic(s, rule)
     return rule.pickup and left > 0
+
+
+def _ends_on_tonic(s: State, rule: BarRule) -> bool:
+    """The last note is the tonic as it sounds: its letter, no accidental on that letter in the bar (the key
+    signature spells the tonic), long enough, and not a lone note after a rest."""
+    return (s.pitch == rule.tonic and rule.tonic not in s.bar_accs and s.last_len >= rule.tonic_min
+            and s.before_last != "Z" and not s.last_chord)
 
 
 def step(s: State, c: str, rule: BarRule, compound: bool = False) -> State | None:
@@ -174,14 +201,17 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
         return None if ended is None else _step(ended, c, rule, compound)
     if mode == "pre":
         if c in "^_=":
-            return s
-        return s._replace(mode="note", suffix="", pitch=c.upper()) if c in PITCHES else None
+            return s._replace(acc=True)
+        return _start_note(s, c) if c in PITCHES else None
     if mode in ("chord", "grace"):
         close = "]" if mode == "chord" else "}"
         room = s.count < (MAX_CHORD if mode == "chord" else MAX_GRACE)
         if c in PITCHES and room:
-            return s._replace(count=s.count + 1, pitch=s.pitch or c.upper())
-        if (c in "^_=" and room) or (c in ",'" and s.count and s.prev not in "^_="):
+            accs = _with_letter(s.bar_accs, c) if s.acc else s.bar_accs
+            return s._replace(count=s.count + 1, pitch=s.pitch or c.upper(), acc=False, bar_accs=accs)
+        if c in "^_=" and room:
+            return s._replace(acc=True)
+        if c in ",'" and s.count and s.prev not in "^_=":
             return s
         if c == close and s.count and s.prev not in "^_=":
             if mode == "chord":
@@ -192,25 +222,27 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
         if c in "234" and not s.tup_left and s.broken == (1, 1):
             return s._replace(mode="idle", tup_left=int(c), tup_factor=_tuplet_factor(int(c), compound),
                               tup_suffix=None, after_note=False)
-        return _step(s._replace(mode="idle"), c, rule, compound) if c in PITCHES + "z^_=[{~." else None
+        if c not in PITCHES + "z^_=[{~.":
+            return None
+        return _step(s._replace(mode="idle", slurs=s.slurs + 1), c, rule, compound)
     # idle
     if rule.closing and c == rule.closing[0] and _can_close(s, rule):  # a full bar: its closing text starts
         rest = rule.closing[1:]
         return s._replace(mode="literal", literal=rest, then="closed") if rest else s._replace(mode="closed")
     if c in PITCHES or c == "z":
-        return s._replace(mode="note", suffix="", pitch=c.upper(), count=0)
+        return _start_note(s, c)
     if c in "^_=~.":
-        return s._replace(mode="pre")
+        return s._replace(mode="pre", acc=c in "^_=")
     if c == "[":
-        return s._replace(mode="chord", count=0, pitch="")
+        return s._replace(mode="chord", count=0, pitch="", tie=False)
     if c == "{":
         return s._replace(mode="grace", count=0)
     if c == "(":
         return s._replace(mode="paren", after_note=False)
     if c == ")":
-        return s if s.notes and s.prev not in " ()" else None
+        return s._replace(slurs=s.slurs - 1) if s.slurs and s.notes and s.prev not in (" ", "(") else None
     if c == "-":
-        return s._replace(after_note=False) if s.after_note and s.pitch != "Z" else None
+        return s._replace(after_note=False, tie=True) if s.after_note and s.pitch != "Z" else None
     if c in "<>":
         if not (s.after_note and s.broken == (1, 1) and not s.tup_left and not s.was_broken and s.last_len % 2 == 0):
             return None
@@ -237,21 +269,30 @@ def _note_options(s: State) -> list[tuple[int, int]]:
 def feasible(s: State, rule: BarRule) -> bool:
     """Whether the bar can still be completed to fit the rule from state ``s``.
 
-    Reads only the fields that decide the rest of the bar, so states that differ in the others
-    (the last character read, accidentals in a row, notes so far) share one cached answer.
+    Answers are cached on the state with the fields that cannot change the answer made alike (the last
+    character read beyond whether it blocks a ``)``, accidentals in a row, how many notes and slurs,
+    the pitches where no tonic is asked), so most states share one cached answer.
     """
     if s.mode in ("closed", "literal"):
         return True
     tonic = bool(rule.tonic)
-    return _feasible(s.mode, s.filled, s.suffix, s.pitch if tonic else "", s.last_len if tonic else 0,
-                     s.broken, s.tup_left, s.tup_factor, s.tup_suffix, rule)
+    key = s._replace(
+        prev=" " if s.prev in (" ", "(") else "a", marks=0, notes=min(s.notes, 1), slurs=min(s.slurs, 1),
+        count=1 if s.mode == "note" and s.count == 1 else 0, literal="", then="idle", after_note=False,
+        was_broken=False, last_chord=s.last_chord and tonic,
+        pitch=s.pitch if tonic else "", last_len=s.last_len if tonic else 0,
+        bar_accs=rule.tonic if tonic and rule.tonic in s.bar_accs else "",
+        last_pitch="Z" if tonic and s.last_pitch == "Z" else "",
+        before_last="Z" if tonic and s.before_last == "Z" else "",
+    )
+    if tonic and key.bar_accs:
+        return False
+    return _feasible(key, rule)
 
 
 @lru_cache(maxsize=65536)
-def _feasible(mode, filled, suffix, pitch, last_len, broken, tup_left, tup_factor, tup_suffix, rule) -> bool:
-    s = State(mode=mode, filled=filled, suffix=suffix, pitch=pitch, last_len=last_len, broken=broken,
-              tup_left=tup_left, tup_factor=tup_factor, tup_suffix=tup_suffix)
-    return feasible_reference(s, rule)
+def _feasible(key: State, rule: BarRule) -> bool:
+    return feasible_reference(key, rule)
 
 
 def feasible_reference(s: State, rule: BarRule) -> bool:
@@ -261,20 +302,30 @@ def feasible_reference(s: State, rule: BarRule) -> bool:
     left = rule.length - s.filled
     if left < 0:
         return False
+    if rule.tonic and rule.tonic in s.bar_accs:
+        return False  # the tonic letter sounds altered to the end of the bar
+    part_end = rule.closing != "|"
     must_note = s.mode != "idle" or s.broken != (1, 1) or s.tup_left
     room = rule.tonic_min if rule.tonic else GRID  # the least a last note may leave
     if not must_note:
         if left == 0:
-            return not rule.tonic or (s.pitch == rule.tonic and s.last_len >= rule.tonic_min)
-        return _on_grid(left) and (rule.pickup or left >= room)
-    known = s.pitch if s.mode in ("note", "chord") else ""  # a chord ends on its first note's letter
+            if part_end and (s.tie or (s.slurs and (not s.notes or s.prev in (" ", "(")))):
+                return False  # a tie or slur left open at the end of a part
+            return not rule.tonic or _ends_on_tonic(s, rule)
+        after_rest = rule.tonic and s.last_pitch == "Z"  # then a note, then the tonic: no lone tonic
+        return _on_grid(left) and (rule.pickup or left >= room + (GRID if after_rest else 0))
+    known = s.pitch if s.mode in ("note", "chord") else ""
+    if s.mode == "chord" or (s.mode == "note" and s.count == 1):
+        known = "["  # a chord: it cannot be the last note of a tonic ending
     for one, count in _note_options(s):
         rest = left - one * count
         if rest < 0 or not _on_grid(rest):
             continue
-        if rest >= room or (rest > 0 and rule.pickup) or not rule.tonic:
+        if not rule.tonic or (rest > 0 and rule.pickup) or rest >= room + (GRID if known == "Z" else 0):
             return True
-        if rest == 0 and (count > 1 or known in ("", rule.tonic)) and one >= rule.tonic_min:
+        if rest == 0 and one >= rule.tonic_min and (
+            count > 1 or (known in ("", rule.tonic) and not s.acc and s.last_pitch != "Z")
+        ):
             return True
     return False
 
@@ -302,13 +353,15 @@ class MeterConstraint:
         self.bars: list[int] = []  # ticks each finished bar lasted
         self._start_bar()
 
-    def _start_bar(self) -> None:
+    def _start_bar(self, carry: State | None = None) -> None:
+        """The next bar's rule and state; slurs and a tie open at the bar line carry over."""
         rule = self.plan.rule(self.index, self.elapsed)
         if rule is None:
             self.done, self.rule, self.state = True, None, State(mode="closed")
             return
         self.rule = rule
-        self.state = State(mode="literal", literal=rule.opening, then="idle") if rule.opening else State()
+        kept = {"slurs": carry.slurs, "tie": carry.tie} if carry is not None else {}
+        self.state = State(mode="literal", literal=rule.opening, then="idle", **kept) if rule.opening else State(**kept)
 
     def allowed(self) -> torch.Tensor:
         """Boolean mask (V,) of the tokens that may come next; shared and cached, so never modify it."""
@@ -351,7 +404,7 @@ class MeterConstraint:
             self.bars.append(nxt.filled)
             self.elapsed += nxt.filled
             self.index += 1
-            self._start_bar()
+            self._start_bar(nxt)
 
 
 def allowed_ids(state: State, rule: BarRule, compound: bool, vocab: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
