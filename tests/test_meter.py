@@ -104,6 +104,30 @@ def test_mask_tables_equal_the_machine_read_afresh():
     assert checked > 200
 
 
+@pytest.mark.parametrize("last_bar,ok", [
+    ("A2B2 c2D2||", True),
+    ("A2B2 (c2D2)||", True),
+    ("A2B2 c2^D2||", False),  # sounds D sharp
+    ("^D2B2 c2D2||", False),  # the accidental holds to the end of the bar
+    ("A2B2 z3D||", False),  # a lone note after a rest
+    ("A2B2 c2[DF]2||", False),  # a chord
+    ("A2B2 (c2D2||", False),  # a slur left open at the end of the part
+    ("A2B2 c2D2-||", False),  # a tie into nothing
+])
+def test_a_tonic_ending_is_heard_as_one_and_closes_what_it_opened(last_bar, ok):
+    tokenizer = CharTokenizer(VOCAB)
+    plan = make_plan(FormSpec("AB", 4), "4/4", "1/8", "D", 30, 120)
+    constraint = MeterConstraint(tokenizer, "4/4", "1/8", plan)
+    text = "(A2B2 c2d2|e2)f2 g2f2|e2d2 c2B2|" + last_bar  # a slur across a bar line inside the part is fine
+    try:
+        for c in text:
+            constraint.advance(tokenizer.index[c])
+    except UserError:
+        assert not ok, text
+        return
+    assert ok and constraint.index == 4, text
+
+
 def test_triplets_broken_rhythm_chords_and_graces_come_up_and_fit():
     """Over many seeds in 6/8, 2/4 and C|, the random drive writes every construct and every bar still fits."""
     seen = ""
