@@ -6,7 +6,7 @@ Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/view
 import streamlit as st
 
 from core.server import server_settings
-from pages.common import warm_server
+from pages.common.warm import warm_server  # light: no model code is imported before the first page draws
 
 st.set_page_config(page_title="TuneLab", page_icon=":material/music_note:", layout="wide")
 if not server_settings().participant_only:

@@ -6,7 +6,7 @@ once saved (an edit is a new tune whose ``parent`` is the old one); only its sta
 
 Who made a tune is a random owner token the browser keeps (a cookie); only its SHA-256 is written, so reading
 the folder does not let anyone act as the owner. The link ``?tune=ID`` opens the tune for anyone, read-only;
-only its owner may star or delete it. The disk is bounded: past ``TUNELAB_TUNE_QUOTA_MB`` (default 200 MB)
+only its owner may star or delete it. The disk is bounded: past ``TUNELAB_TUNE_QUOTA_MB`` (default 500 MB)
 the oldest unstarred tunes go first.
 """
 
@@ -28,7 +28,7 @@ from core.paths import data_dir
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{12}$")
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KINDS = ("generated", "edited", "continued", "rewritten", "transposed", "retimed")
-DEFAULT_QUOTA_MB = 200.0
+DEFAULT_QUOTA_MB = 500.0
 FILES = {"midi": "tune.mid", "wav": "tune.wav", "roll": "roll.png"}
 
 

@@ -1,29 +1,13 @@
-"""Cached resources and small helpers the pages share (Streamlit-side only; the work is in core)."""
+"""Cached resources and small helpers the pages share (Streamlit-side only; the work is in core).
+
+The background warm-up is pages.common.warm (light to import: app.py uses it)."""
 
 from __future__ import annotations
-
-import threading
 
 import streamlit as st
 
 from core.generation.compose import load_model
 from core.training.checkpoint import LoadedModel, ModelCard, scan_models
-
-
-@st.cache_resource(show_spinner=False)
-def warm_server() -> threading.Thread:
-    """Once per server process: warm the default model (and load the others) in the background."""
-    from core.generation.warm import warm_process
-
-    def warm() -> None:
-        try:
-            warm_process()
-        except Exception:  # noqa: BLE001 - a courtesy in the background: a failure only costs the first Generate time
-            return
-
-    thread = threading.Thread(target=warm, name="tunelab-warm", daemon=True)
-    thread.start()
-    return thread
 
 
 @st.cache_resource(show_spinner="Loading the model…")
