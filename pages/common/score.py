@@ -102,9 +102,14 @@ export default function(component) {
     })[0];
     const svg = root.querySelector('svg');
     if (svg) { svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', data.alt); }
-    const audio = findAudio(root);
-    if (audio && visual) onClick = follow(root, visual, audio);
-    root.dataset.ready = '1';
+    let tries = 0;
+    const attach = () => {  // the player above may mount a moment after the score
+      const audio = findAudio(root);
+      if (audio && visual) { onClick = follow(root, visual, audio); root.dataset.ready = '1'; }
+      else if (tries++ < 50) setTimeout(attach, 200);
+      else root.dataset.ready = '1';
+    };
+    attach();
   }).catch(err => { root.textContent = 'The score could not be drawn: ' + err.message; });
 }
 """
@@ -145,6 +150,6 @@ def alt_text(tune: dict) -> str:
 
 def show_score(tune: dict, key: str, staffwidth: int = 740) -> None:
     """The tune's ABC engraved by abcjs, following the audio player shown just before it."""
-    _SCORE(key=key, data={"key": f"{key}:{tune.get('id') or hash(tune['abc'])}:{staffwidth}",
-                          "abc": score_abc(tune["abc"], tune.get("qpm")), "alt": alt_text(tune),
-                          "staffwidth": staffwidth})
+    abc = score_abc(tune["abc"], tune.get("audio_qpm") or tune.get("qpm"))
+    _SCORE(key=key, data={"key": f"{key}:{tune.get('id') or hash(abc)}:{staffwidth}", "abc": abc,
+                          "alt": alt_text(tune), "staffwidth": staffwidth})

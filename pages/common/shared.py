@@ -43,11 +43,18 @@ def shared_view(tune: dict, can_compose: bool) -> None:
 
 def linked_tune() -> None:
     """Act on ``?tune=ID``: the owner's tune becomes the one worked on (after a reload); anyone else's shows
-    read-only above the page (alone, and the page stops, for a visitor who may not compose)."""
+    read-only above the page (alone, and the page stops, for a visitor who may not compose). Without a link,
+    a new visit gets back the tune it last made."""
     tune_id = st.query_params.get("tune")
     current = st.session_state.get("current") or {}
-    if not tune_id or current.get("id") == tune_id:
+    if not tune_id and not current and "synced_link" not in st.session_state and may_compose():
+        newest = tune_store.owned_by(owner_token(), 1)  # a new visit: the tune last worked on comes back
+        st.session_state.synced_link = None
+        if newest:
+            _work_on_copy(restore(newest[0].id))
         return
+    if not tune_id or tune_id in (current.get("id"), st.session_state.get("synced_link")):
+        return  # no link, or the page's own (the address bar follows the tune worked on: sync_link)
     can_compose = may_compose()
     try:
         tune = restore(tune_id)
@@ -70,6 +77,7 @@ def sync_link() -> None:
     tune_id = (st.session_state.get("current") or {}).get("id")
     if tune_id and st.query_params.get("tune") != tune_id:
         st.query_params["tune"] = tune_id
+        st.session_state.synced_link = tune_id
 
 
 def failure_messages(failures: list[tuple[int, UserError]], n: int) -> list[str]:

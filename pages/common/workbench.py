@@ -15,7 +15,16 @@ from core.data.piece import Piece, set_program
 from core.errors import UserError
 from core.generation.edit import replay, retime_midi, semitones_to, set_tempo, split_header, transpose, transpose_midi
 from pages.common.library import copy_link, keep
-from pages.common.tunes import caption, made_in, show_audio, show_downloads, show_novelty, show_pictures, tune_view
+from pages.common.tunes import (
+    audio_qpm,
+    caption,
+    made_in,
+    show_audio,
+    show_downloads,
+    show_novelty,
+    show_pictures,
+    tune_view,
+)
 
 KEY_NAMES = ["C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B"]
 
@@ -46,7 +55,7 @@ def _replace_abc(abc: str, how: str, kind: str, since: float) -> None:
         st.session_state.edit_message = ("error", str(exc))
         return
     fields, _ = split_header(abc)
-    piece.meta["qpm"] = _qpm(fields.get("Q", "")) or current.get("qpm")
+    piece.meta["qpm"] = _qpm(fields.get("Q", "")) or audio_qpm(piece)  # without Q:, what abc2midi played
     tune = tune_view(piece, current.get("seed"), f"{piece.title} · {how}", made_in(how, since),
                      model=current.get("model"))
     st.session_state.current = keep(tune, kind, current.get("id"))
