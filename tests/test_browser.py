@@ -198,6 +198,7 @@ def test_the_cursor_follows_the_audio_and_no_request_leaves_the_host(server, vis
         seen.add(score.get_attribute("data-playing"))
     assert len(seen - {None, "-1"}) >= 3, seen  # the highlighted note changes as the audio plays
     assert page.locator(".tl-score .tl-playing").count() >= 1
+    page.get_by_role("heading", name=re.compile("^Work on")).scroll_into_view_if_needed()
     shot(page, "cursor.png", tmp_path, full_page=False)
     page.evaluate("() => document.querySelector('audio').pause()")
     notes = score.locator(".abcjs-note")

@@ -4,15 +4,19 @@ The background warm-up is pages.common.warm (light to import: app.py uses it).""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from core.generation.compose import load_model
-from core.training.checkpoint import LoadedModel, ModelCard, scan_models
+if TYPE_CHECKING:  # the model code loads when a page first asks for a model, not when app.py starts
+    from core.training.checkpoint import LoadedModel, ModelCard
 
 
 @st.cache_resource(show_spinner="Loading the model…")
 def cached_model(name: str) -> LoadedModel:
     """Each model loads once per server process."""
+    from core.generation.compose import load_model
+
     return load_model(name)
 
 
@@ -50,6 +54,8 @@ def _order(card: ModelCard) -> tuple:
 def models_by_name() -> dict[str, ModelCard]:
     """The models on offer in the pickers' order (the first is the default); a bad card's model is left out
     with a warning on the page."""
+    from core.training.checkpoint import scan_models
+
     cards, problems = scan_models()
     for problem in problems:
         st.warning(problem)

@@ -41,7 +41,7 @@ def rewrite_section(tune: dict, model: str, loaded, program: int = 0) -> dict | 
     if fim:
         st.caption(f"{model} was trained to fill in the middle: it reads the bars before and after the ones it "
                    "rewrites. Everything else stays as it is. (After one epoch of that training it still predicts "
-                   "held-out bars better from what comes before alone: see the README.)")
+                   "held-out bars better from what comes before alone: see docs/musicians.md.)")
     else:
         st.caption(f"{model} reads only the bars before the ones it rewrites: it does not see what follows, so "
                    "the new bars may not lead into the next ones. Everything else stays as it is. A model "

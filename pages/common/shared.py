@@ -31,7 +31,7 @@ def _work_on_copy(tune: dict) -> None:
 def shared_view(tune: dict, can_compose: bool) -> None:
     """Someone else's tune, read-only: what made it, audio, score, ABC, downloads, its link."""
     st.title(tune["title"])
-    origin = f" · made from `{tune['parent']}`" if tune.get("parent") else ""
+    origin = f" · made from [{tune['parent']}](?tune={tune['parent']})" if tune.get("parent") else ""
     st.caption(f"A shared tune · {tune.get('kind', 'generated')} · model {tune.get('model') or 'unknown'}{origin}. "
                "Read-only: only the person who made it can change or delete it.")
     show(tune, "shared")

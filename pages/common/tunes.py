@@ -57,7 +57,7 @@ def show_audio(tune: dict) -> None:
     if tune["wav"] is not None:
         st.audio(tune["wav"], format="audio/wav")
     else:
-        st.error(tune["audio_error"])
+        st.error(tune.get("audio_error") or "This tune has no audio.")
 
 
 def show_pictures(tune: dict, key: str, staffwidth: int = 740) -> None:

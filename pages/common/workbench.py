@@ -160,6 +160,7 @@ def workbench() -> None:
         c1, c2 = st.columns([1, 4], vertical_alignment="center")
         with c1:
             copy_link(current["id"], "copy-current")
+        parent = current.get("parent")
         c2.caption(f"Link: `?tune={current['id']}` opens this tune for anyone, read-only"
-                   + (f" · made from `{current['parent']}`" if current.get("parent") else ""))
+                   + (f" · made from [{parent}](?tune={parent})" if parent else ""))
     show_downloads(current, "current")

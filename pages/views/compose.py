@@ -2,8 +2,8 @@
 batch), pick one, edit its ABC and play it again, transpose, change the tempo; or continue your own tune.
 Every tune is saved with a link (``?tune=ID``): a reload brings the tune and the history back.
 
-Sections, top to bottom: My tunes, model, Generate, Continue my tune, Variations, Work on the tune,
-Rewrite bars, Earlier.
+Sections, top to bottom: model, Generate, Continue my tune, Variations, Work on the tune, Rewrite bars,
+Earlier, My tunes.
 """
 
 import dataclasses
@@ -45,7 +45,6 @@ def _open(tune_id: str) -> None:
         st.session_state.library_message = ("error", str(exc))
 
 
-my_tunes(_open)
 cards = models_by_name()
 if not cards:
     st.info("No trained models yet. Train one with `python -m core train --preset r1-lstm`.")
@@ -106,7 +105,6 @@ def generate(settings, n: int) -> None:
     tunes = [keep({**t, "made": made}, "generated") for t in tunes]
     st.session_state.generate_errors = failure_messages(failures, n)
     st.session_state.variation_tunes = tunes if n > 1 else []
-    st.session_state.press_ids = [t.get("id") for t in tunes]
     if tunes:
         pick(tunes[0])
     if failures:
@@ -119,7 +117,6 @@ def run_continue(settings) -> None:
                      made_in("continued", pressed_at), model=model)
     tune = keep(tune, "continued")
     st.session_state.variation_tunes, st.session_state.generate_errors = [], []
-    st.session_state.press_ids = [tune.get("id")]
     pick(tune)
 
 
@@ -169,11 +166,12 @@ if current and current.get("abc") and not midi_model:
     if rewritten is not None:  # worked on from the next run: the editor above already holds this run's text
         st.session_state.rewritten = rewritten
         st.rerun()
-shown = {*(st.session_state.get("press_ids") or []), (current or {}).get("id")}
+shown = {*(t.get("id") for t in st.session_state.get("variation_tunes") or []), (current or {}).get("id")}
 earlier = [info for info in mine(HISTORY + len(shown)) if info.id not in shown][:HISTORY]
 if earlier:
     st.subheader("Earlier")
     for i, info in enumerate(earlier, start=1):
         with st.expander(f"{info.title} · {info.kind} · seed {info.seed}"):
             show(restore(info.id), f"h{i}")
+my_tunes(_open)
 sync_link()
