@@ -28,7 +28,7 @@ def tune_view(piece: Piece, seed: int | None, label: str, made: str = "", novelt
         "title": piece.title, "abc": piece.abc, "midi": piece.midi_bytes(), "wav": wav, "audio_error": audio_error,
         "svgs": svgs, "roll": roll, "duration": piece.duration, "seed": seed, "label": label, "made": made,
         "tokens_text": piece.meta.get("tokens_text"), "novelty": novelty, "model": model or piece.meta.get("model"),
-        "meta": piece.meta, "qpm": piece.meta.get("qpm") or piece.meta.get("tempo"),
+        "meta": piece.meta, "qpm": audio_qpm(piece) or piece.meta.get("qpm") or piece.meta.get("tempo"),
         "broken_bars": piece.meta.get("broken_bars"), "audio_qpm": audio_qpm(piece),
     }
 
