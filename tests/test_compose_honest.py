@@ -14,7 +14,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core.data import tune_store
+from core.errors import UserError
 from tests.conftest import ROOT
 from tests.test_compose_loop_page import TUNE, _page
 
@@ -127,6 +130,10 @@ def test_every_tune_is_saved_and_my_tunes_stars_opens_and_deletes():
     [b for b in at.button if b.key == f"delete-{second['id']}"][0].click().run()
     assert [t.id for t in tune_store.owned_by(owner)] == [first]
     assert "Deleted" in at.success[0].value
+    from ui.common.library import restore
+
+    with pytest.raises(UserError, match="no tune"):  # its link no longer opens it, cached copy or not
+        restore(second["id"])
 
 
 def test_a_stranger_on_a_public_server_sees_a_link_read_only_and_nothing_else(monkeypatch):

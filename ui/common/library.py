@@ -111,6 +111,7 @@ def _act(action, done: str) -> None:
 
 def _delete(tune_id: str) -> None:
     _act(lambda: tune_store.delete(tune_id, owner_token()), "Deleted: its link no longer opens it.")
+    restore.clear()  # the cached copy must not outlive the tune
     if (st.session_state.get("current") or {}).get("id") == tune_id:
         st.session_state.pop("current", None)
         st.query_params.pop("tune", None)
