@@ -43,7 +43,7 @@ def wait_healthy(url: str, seconds: float = 60) -> None:
 def app_in_browser() -> Iterator[tuple[str, object]]:
     """Start the app on a free loopback port and Chromium; yields (base URL, browser).
 
-    The home page is opened once first.
+    The home page is opened once first: a fresh server's first run is the app's (pages/__init__.py).
     """
     from playwright.sync_api import sync_playwright
 

@@ -34,8 +34,8 @@ def make_survey() -> str:
     from core.admin import set_password
     from core.survey.build import BuildRequest, build_clips
     from core.survey.clips import ClipPolicy
+    from pages.common import models_by_name
     from survey_db import store
-    from ui.common import models_by_name
 
     set_password(PASSWORD)
     model = next(iter(models_by_name()))

@@ -140,8 +140,8 @@ def test_a_stranger_on_a_public_server_sees_a_link_read_only_and_nothing_else(mo
     owner = tune_store.new_owner_token()
     tune_id = tune_store.save({"title": "Shared Reel", "abc": TUNE, "seed": 9, "duration": 4.0, "model": "m",
                                "audio_error": "No audio here."}, {"midi": b"MThd", "wav": None}, owner, "generated")
-    import ui.common.admin as admin
-    import ui.common.shared as shared
+    import pages.common.admin as admin
+    import pages.common.shared as shared
 
     monkeypatch.setattr(shared, "beyond_loopback", lambda address: True)  # as on a server others can reach
     monkeypatch.setattr(admin, "beyond_loopback", lambda address: True)
@@ -153,7 +153,7 @@ def test_a_stranger_on_a_public_server_sees_a_link_read_only_and_nothing_else(mo
 def _page_public(**params):
     from tests.page_support import open_page
 
-    return open_page("ui/views/compose.py", **params)
+    return open_page("pages/views/compose.py", **params)
 
 
 def test_timings_count_from_the_press(monkeypatch):
@@ -195,7 +195,7 @@ def test_uploaders_state_the_limits_they_enforce():
 
 def test_no_page_script_prints_a_stray_string():
     """A bare string statement in a page script (not its docstring) is printed by Streamlit's magic."""
-    for path in sorted((ROOT / "ui" / "views").glob("*.py")):
+    for path in sorted((ROOT / "pages" / "views").glob("*.py")):
         body = ast.parse(path.read_text()).body
         strays = [n.lineno for n in body[1:] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
                   and isinstance(n.value.value, str)]
@@ -206,10 +206,10 @@ def test_home_draws_its_title_before_importing_torch():
     """The entry script and Home's first lines import no model code: a fresh server shows Home at once."""
     code = ("import sys, ast, pathlib\n"
             "import streamlit\n"
-            "import core.server, ui.common.warm\n"
+            "import core.server, pages.common.warm\n"
             "assert 'torch' not in sys.modules and 'music21' not in sys.modules, 'heavy import before Home'\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
     app = (ROOT / "app.py").read_text()
-    assert "from ui.common import" not in app  # ui.common imports the models
-    home = (ROOT / "ui" / "views" / "home.py").read_text()
+    assert "from pages.common import" not in app  # pages.common imports the models
+    home = (ROOT / "pages" / "views" / "home.py").read_text()
     assert home.index("st.title(") < home.index("from core.")

@@ -15,7 +15,7 @@ TUNE = "X:1\nT:Test Jig\nM:6/8\nL:1/8\nK:D\n|:A2B c2d|e2f g2e|f2d e2c|d3 d3:|\n"
 
 
 def _page(variations: int = 1):
-    at = open_page("ui/views/compose.py")
+    at = open_page("pages/views/compose.py")
     at.selectbox(key="model").set_value(SHIPPED[0]).run()
     at.slider(key="seconds").set_value(15)
     at.number_input(key="bars_per_part").set_value(4)  # short tunes (AABB, 4 bars a part): quick presses

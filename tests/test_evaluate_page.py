@@ -6,7 +6,7 @@ from tests.page_support import open_page
 
 
 def test_evaluate_shows_the_table_histograms_and_a_copied_passage():
-    at = open_page("ui/views/evaluate.py")
+    at = open_page("pages/views/evaluate.py")
     at.multiselect(key="eval_models").set_value([SHIPPED[0]])
     at.number_input(key="eval_n").set_value(2)
     at.checkbox(key="eval_human").check()
@@ -30,7 +30,7 @@ def test_evaluate_shows_the_table_histograms_and_a_copied_passage():
 
 
 def test_evaluate_asks_for_a_model():
-    at = open_page("ui/views/evaluate.py")
+    at = open_page("pages/views/evaluate.py")
     at.multiselect(key="eval_models").set_value([])
     at.button[1].click().run()
     assert not at.exception
@@ -42,12 +42,12 @@ def test_evaluate_runs_without_models(tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint, "SHIPPED_MODELS", tmp_path / "none")
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))
-    at = open_page("ui/views/evaluate.py")
+    at = open_page("pages/views/evaluate.py")
     assert any("No trained models yet" in i.value for i in at.info)
 
 
 def test_compose_shows_the_novelty_verdict_next_to_the_tune():
-    at = open_page("ui/views/compose.py")
+    at = open_page("pages/views/compose.py")
     at.selectbox(key="model").set_value(SHIPPED[0])
     at.slider(key="seconds").set_value(20)
     at.number_input(key="copy_bars").set_value(0.5)  # any shared run of 8 notes or more now counts
@@ -65,7 +65,7 @@ def test_evaluate_scores_models_on_their_test_split_from_the_weights():
 
     from core.paths import SHIPPED_MODELS
 
-    at = open_page("ui/views/evaluate.py")
+    at = open_page("pages/views/evaluate.py")
     at.multiselect(key="compare_models").set_value([SHIPPED[1]])
     at.button[0].click().run()
     assert not at.exception and not at.error
@@ -77,7 +77,7 @@ def test_evaluate_scores_models_on_their_test_split_from_the_weights():
 
 
 def test_scoring_no_models_says_so_and_scores_nothing():
-    at = open_page("ui/views/evaluate.py")
+    at = open_page("pages/views/evaluate.py")
     at.multiselect(key="compare_models").set_value([])
     at.button[0].click().run()
     assert not at.exception

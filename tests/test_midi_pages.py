@@ -34,7 +34,7 @@ def midi_models(small_midi_corpus, data_dir):
 
 
 def _compose_with(model: str) -> AppTest:
-    at = open_page("ui/views/compose.py")
+    at = open_page("pages/views/compose.py")
     at.selectbox(key="model").set_value(model).run()  # the form follows the model's kind
     assert not at.exception
     return at
@@ -45,7 +45,7 @@ def _downloads(at: AppTest) -> list[str]:
 
 
 def test_compose_lists_midi_models_with_their_held_out_loss(midi_models):
-    at = open_page("ui/views/compose.py")
+    at = open_page("pages/views/compose.py")
     labels = at.selectbox(key="model").options
     note = next(label for label in labels if label.startswith("pages-note-gru · note_rnn · chorales40 · "))
     assert "nats/token" in note and "accuracy" in note and "bits/char" not in note
@@ -115,7 +115,7 @@ def test_compose_midi_settings_out_of_range_give_one_sentence(midi_models):
 
 
 def _train_page(corpus: str | None = None) -> AppTest:
-    at = open_page("ui/views/train.py", admin=True)
+    at = open_page("pages/views/train.py", admin=True)
     if corpus:
         at.selectbox(key="corpus").set_value(corpus).run()
         assert not at.exception
@@ -173,7 +173,7 @@ def test_train_page_trains_a_tiny_midi_model_that_then_appears_on_compose(small_
     ready = next(s.value for s in at.success if "page-note-gru" in s.value)
     assert ready.startswith("Model page-note-gru is ready: test loss ") and "nats per token" in ready
     assert "bits per character" not in ready
-    at.switch_page("ui/views/compose.py")
+    at.switch_page("pages/views/compose.py")
     at.run()
     assert any(label.startswith(f"page-note-gru · note_rnn · {small_midi_corpus} · test loss")
                for label in at.selectbox(key="model").options)

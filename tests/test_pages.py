@@ -19,7 +19,7 @@ def _app() -> AppTest:
 
 def _compose_page() -> AppTest:
     at = _app()
-    at.switch_page("ui/views/compose.py")
+    at.switch_page("pages/views/compose.py")
     at.run()
     assert not at.exception
     return at
@@ -81,7 +81,7 @@ def test_compose_shows_a_clear_error_and_keeps_working():
     assert not at.error and len(at.get("audio")) == 1
 
 
-@pytest.mark.parametrize("page", ["ui/views/home.py", "ui/views/compose.py"])
+@pytest.mark.parametrize("page", ["pages/views/home.py", "pages/views/compose.py"])
 def test_pages_run_without_models(page, tmp_path, monkeypatch):
     import core.training.checkpoint as checkpoint
 
@@ -94,13 +94,11 @@ def test_pages_run_without_models(page, tmp_path, monkeypatch):
     assert any("No trained models yet" in i.value for i in at.info)
 
 
-def test_page_scripts_live_in_views_and_there_is_no_pages_folder():
-    # A pages/ folder beside app.py turns on Streamlit's legacy page discovery for a fresh server's first
-    # run: a first visit straight to /compose said "Page not found" (ui/__init__.py).
-    assert not (ROOT / "pages").exists()
-    assert sorted(p.name for p in (ROOT / "ui").glob("*.py")) == ["__init__.py"]
-    registered = (ROOT / "app.py").read_text().count('st.Page("ui/views/')
-    assert registered == len(list((ROOT / "ui" / "views").glob("*.py")))
+def test_page_scripts_live_in_views_not_directly_in_pages():
+    # A script directly in pages/ would turn on Streamlit's legacy page discovery (pages/__init__.py).
+    assert sorted(p.name for p in (ROOT / "pages").glob("*.py")) == ["__init__.py"]
+    registered = (ROOT / "app.py").read_text().count('st.Page("pages/views/')
+    assert registered == len(list((ROOT / "pages" / "views").glob("*.py")))
 
 
 def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, monkeypatch):
@@ -110,7 +108,7 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, mon
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path))  # only this test's runs on the page
     at = _app()
     at.session_state["admin"] = True  # the Train page asks for the admin login
-    at.switch_page("ui/views/train.py")
+    at.switch_page("pages/views/train.py")
     at.run()
     at.selectbox(key="preset").set_value("tiny-lstm")
     at.text_input(key="name").set_value("page-tiny")
@@ -132,7 +130,7 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, mon
     assert "Model page-tiny is ready" in at.success[0].value
     assert not at.get("progress")
     assert len(at.get("vega_lite_chart")) == 1  # the training and validation loss curves
-    at.switch_page("ui/views/compose.py")
+    at.switch_page("pages/views/compose.py")
     at.run()
     assert any(label.startswith("page-tiny · char_rnn") for label in at.selectbox(key="model").options)
 
@@ -140,7 +138,7 @@ def test_train_page_runs_a_tiny_model_that_then_appears_on_compose(tmp_path, mon
 def test_train_page_refuses_a_bad_name_with_one_sentence():
     at = _app()
     at.session_state["admin"] = True  # the Train page asks for the admin login
-    at.switch_page("ui/views/train.py")
+    at.switch_page("pages/views/train.py")
     at.run()
     at.text_input(key="name").set_value("../../etc")
     at.button[0].click().run()

@@ -48,12 +48,12 @@ def test_a_participant_only_app_has_no_workspace_page(monkeypatch):
     assert at.title[0].value == "Listening survey"  # the default and only page
     for name in WORKSPACE:
         with pytest.raises(ValueError, match="Could not find a navigation page"):
-            at.switch_page(f"ui/views/{name}.py")
+            at.switch_page(f"pages/views/{name}.py")
 
 
 @pytest.mark.parametrize("name", ["train", "survey_builder", "survey_admin", "results"])
 def test_the_full_app_asks_for_the_login_on_workspace_pages(name):
-    at = open_page(f"ui/views/{name}.py")
+    at = open_page(f"pages/views/{name}.py")
     assert at.title[0].value == "Admin login"
     assert at.text_input(key="admin_password") is not None
     assert [b.label for b in at.button] == ["Log in"] and not at.selectbox  # nothing of the page behind it
@@ -61,17 +61,17 @@ def test_the_full_app_asks_for_the_login_on_workspace_pages(name):
 
 
 def test_the_train_page_shows_itself_once_logged_in():
-    at = open_page("ui/views/train.py", admin=True)
+    at = open_page("pages/views/train.py", admin=True)
     assert at.title[0].value == "Train" and at.selectbox(key="corpus") is not None
 
 
 @pytest.mark.parametrize("name,title", [("compose", "Compose"), ("evaluate", "Evaluate")])
 def test_compose_and_evaluate_ask_for_the_login_only_beyond_loopback(name, title):
-    assert open_page(f"ui/views/{name}.py").title[0].value == title  # localhost (.streamlit/config.toml)
+    assert open_page(f"pages/views/{name}.py").title[0].value == title  # localhost (.streamlit/config.toml)
     before = st.get_option("server.address")
     config._set_option("server.address", "0.0.0.0", "test")  # as `--server.address 0.0.0.0` would
     try:
-        at = open_page(f"ui/views/{name}.py")
+        at = open_page(f"pages/views/{name}.py")
     finally:
         config._set_option("server.address", before, "test")
     assert at.title[0].value == "Admin login"

@@ -135,13 +135,13 @@ def test_the_participant_page_keeps_the_prolific_id_and_resumes_a_second_visit()
     survey_id, token = make_survey(None, clips=_clips())
     recruit.set_recruitment(survey_id, "https://app.prolific.com/submissions/complete?cc=C1X2", 0)
     link = {"s": token, "PROLIFIC_PID": "5f1a2b", "STUDY_ID": "st1", "SESSION_ID": "se1"}
-    at = open_page("ui/views/survey.py", **link)
+    at = open_page("pages/views/survey.py", **link)
     at.button(key="consent").click().run()
     person = at.query_params["p"]
-    again = open_page("ui/views/survey.py", **link)  # the same link later, without the participant token
+    again = open_page("pages/views/survey.py", **link)  # the same link later, without the participant token
     assert again.query_params["p"] == person and again.subheader[0].value.startswith("Clip 1 of")
     _finish(token, person, None)
-    done = open_page("ui/views/survey.py", **link)
+    done = open_page("pages/views/survey.py", **link)
     assert done.success[0].value.startswith("Thank you")
     button = done.get("link_button")
     assert len(button) == 1 and button[0].proto.url == "https://app.prolific.com/submissions/complete?cc=C1X2"
@@ -150,6 +150,6 @@ def test_the_participant_page_keeps_the_prolific_id_and_resumes_a_second_visit()
 
 def test_an_mturk_preview_does_not_join():
     survey_id, token = make_survey(None, clips=_clips())
-    at = open_page("ui/views/survey.py", s=token, workerId="A1", assignmentId=recruit.MTURK_PREVIEW, hitId="H")
+    at = open_page("pages/views/survey.py", s=token, workerId="A1", assignmentId=recruit.MTURK_PREVIEW, hitId="H")
     assert "accept the HIT" in at.info[0].value and not at.button
     assert next(s for s in store.list_surveys() if s.id == survey_id).participants == 0

@@ -20,7 +20,7 @@ def survey_id():
 
 
 def test_dashboard_shows_the_numbers_their_meaning_and_exports(survey_id):
-    at = logged_in("ui/views/results.py")
+    at = logged_in("pages/views/results.py")
     at.selectbox(key="r_survey").set_value(survey_id)
     at.run()
     assert not at.exception and not at.error
@@ -64,6 +64,6 @@ def test_cli_refuses_an_unknown_survey_and_both_sources():
 def test_results_page_needs_the_admin_password():
     from tests.test_survey_pages import page
 
-    at = page("ui/views/results.py")
+    at = page("pages/views/results.py")
     assert not at.exception
     assert not at.metric and at.text_input(key="admin_password") is not None

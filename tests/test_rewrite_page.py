@@ -13,7 +13,7 @@ TIMEOUT = 120
 def _compose_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("ui/views/compose.py")
+    at.switch_page("pages/views/compose.py")
     at.run()
     assert not at.exception
     return at

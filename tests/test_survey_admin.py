@@ -69,7 +69,7 @@ def test_the_login_page_makes_a_password_when_none_is_set_and_prints_it_to_the_t
 
     from tests.conftest import ROOT
 
-    at = AppTest.from_file(str(ROOT / "ui/views/survey_admin.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "pages/views/survey_admin.py"), default_timeout=60)
     at.run()
     assert at.title[0].value == "Admin login" and "printed in the terminal" in at.info[0].value
     password = capsys.readouterr().out.split("only its hash is stored): ", 1)[1].split()[0]

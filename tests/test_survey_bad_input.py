@@ -30,7 +30,7 @@ def joined(**spec) -> tuple[int, str, str, str]:
 
 def test_unknown_survey_token():
     before = counts()
-    at = page("ui/views/survey.py", s="0123456789abcdef")
+    at = page("pages/views/survey.py", s="0123456789abcdef")
     assert at.error[0].value == P.UNKNOWN_SURVEY and not at.button
     with pytest.raises(UserError, match="not valid"):
         P.join("0123456789abcdef")
@@ -42,9 +42,9 @@ def test_a_survey_that_is_not_open_takes_nobody_and_no_vote(status):
     survey_id, token, person, clip = joined()
     store.set_status(survey_id, status)
     before = counts()
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     assert at.warning[0].value == P.NOT_OPEN[status] and not at.button  # no consent button
-    at = page("ui/views/survey.py", s=token, p=person)  # a participant halfway through
+    at = page("pages/views/survey.py", s=token, p=person)  # a participant halfway through
     assert at.warning[0].value == P.NOT_OPEN[status] and not at.get("audio") and not at.radio
     with pytest.raises(UserError, match=status if status == "closed" else "paused"):
         P.join(token)
@@ -58,11 +58,11 @@ def test_forged_participant_token_and_one_from_another_survey():
     _, other_token, other_person, _ = joined(title="Another survey")
     before = counts()
     for bad in ("f" * 32, other_person):
-        at = page("ui/views/survey.py", s=token, p=bad)
+        at = page("pages/views/survey.py", s=token, p=bad)
         assert at.error[0].value == P.BAD_PARTICIPANT and not at.get("audio")
         with pytest.raises(UserError, match="participant link is not valid"):
             P.record_vote(token, bad, clip, "human", None, 1000)
-    at = page("ui/views/survey.py", s=other_token, p=person)
+    at = page("pages/views/survey.py", s=other_token, p=person)
     assert at.error[0].value == P.BAD_PARTICIPANT
     assert counts() == before
     assert P.record_vote(token, person, clip, "human", None, 1000)  # the real participant still votes
@@ -109,7 +109,7 @@ def test_other_malformed_votes(vote, ms, message):
 
 def test_a_10000_character_comment_is_refused_on_the_page():
     survey_id, token = make_survey(None, clips=real_clips()[3:5], ask_comment=True)
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     at.button(key="consent").click().run()
     for position in (1, 2):
         at.radio(key=f"vote_{position}").set_value("human")

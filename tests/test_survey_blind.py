@@ -1,7 +1,7 @@
 """Blindness: play participants through the page and try to recover which clips are human from all that is served.
 
 Everything the browser would receive is captured: every element of every page (text, widget ids and keys,
-media URLs), the audio the play-tracking player carries inline (``ui/common/player.py``: a data URL and a
+media URLs), the audio the play-tracking player carries inline (``pages/common/player.py``: a data URL and a
 position-only id) and every media file handed to Streamlit (bytes, MIME type, file name). Each channel is then used
 as a classifier of human against machine clips, and each must carry no information: the same page text,
 the same WAV header and length, the same loudness, ids and names that mention no source, and an order that
@@ -69,7 +69,7 @@ def _player_audio(at) -> dict:
 
 def _play(token: str, media: list[dict]) -> list[dict]:
     """One participant answers every clip; returns, per clip step, the page's protos and the audio served."""
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     at.button(key="consent").click().run()
     steps = []
     while at.subheader and at.subheader[0].value.startswith("Clip"):

@@ -41,7 +41,7 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(getattr(e, "value", "")) for e in at.main)
 
 
-@pytest.mark.parametrize("path", ["ui/views/survey_builder.py", "ui/views/survey_admin.py"])
+@pytest.mark.parametrize("path", ["pages/views/survey_builder.py", "pages/views/survey_admin.py"])
 def test_admin_pages_show_nothing_but_the_login_without_the_password(path):
     survey_id, _ = make_survey(None, title="Secret survey")
     at = page(path)
@@ -62,7 +62,7 @@ def test_admin_pages_show_nothing_but_the_login_without_the_password(path):
 
 def test_builder_creates_a_small_survey_and_admin_opens_it():
     before = {s.id for s in store.list_surveys()}
-    at = logged_in("ui/views/survey_builder.py")
+    at = logged_in("pages/views/survey_builder.py")
     at.text_input(key="b_title").set_value("Small test")
     at.number_input(key="b_excerpt").set_value(5.0)
     at.number_input(key="b_n_human").set_value(2)
@@ -80,7 +80,7 @@ def test_builder_creates_a_small_survey_and_admin_opens_it():
     assert table["duration_s"].eq(5.0).all() and table["loudness_lufs"].between(-20.05, -19.95).all()
     assert sorted(table.loc[~table["is_catch"], "group"]) == ["oneills1850", "oneills1850", SHIPPED[0], SHIPPED[0]]
 
-    at = logged_in("ui/views/survey_admin.py")
+    at = logged_in("pages/views/survey_admin.py")
     at.selectbox(key="a_survey").set_value(new.id).run()
     assert at.code[0].value.endswith(f"/survey?s={new.token}")
     at.button(key="a_open").click().run()
@@ -89,7 +89,7 @@ def test_builder_creates_a_small_survey_and_admin_opens_it():
 
 def test_builder_refuses_an_empty_survey_and_an_oversized_upload():
     before = len(store.list_surveys())
-    at = logged_in("ui/views/survey_builder.py")
+    at = logged_in("pages/views/survey_builder.py")
     at.number_input(key="b_n_human").set_value(0)
     at.number_input(key="b_per_model").set_value(0)
     at.button(key="FormSubmitter:builder-Create survey").click().run()
@@ -111,7 +111,7 @@ def _answer_clip(at: AppTest, vote: str) -> AppTest:
 def test_participant_consents_votes_through_every_clip_resumes_and_gets_the_code():
     survey_id, token = make_survey(None, clips=real_clips(), ask_demographics=True, ask_comment=True,
                                    completion_code="TUNE-2026")
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     assert at.title[0].value == "Listening test" and "Some were written by people" in at.markdown[0].value
     at.button(key="consent").click().run()
     person = at.query_params["p"]
@@ -120,7 +120,7 @@ def test_participant_consents_votes_through_every_clip_resumes_and_gets_the_code
     at.selectbox(key="musical_training").set_value("none")
     at.button(key="FormSubmitter:demographics-Continue").click().run()
     assert at.subheader[0].value == "Clip 1 of 10"
-    players = at.get("bidi_component")  # the play-tracking player (ui/common/player.py), a WAV inline
+    players = at.get("bidi_component")  # the play-tracking player (pages/common/player.py), a WAV inline
     assert len(players) == 1 and players[0].proto.component_name == "tunelab_player"
     assert "data:audio/wav;base64,UklGR" in str(players[0].proto)  # "RIFF"
     for _ in range(4):
@@ -128,7 +128,7 @@ def test_participant_consents_votes_through_every_clip_resumes_and_gets_the_code
     assert at.subheader[0].value == "Clip 5 of 10"
 
     # a reload (a new session with the same link) resumes at clip 5; nothing is answered twice
-    at = page("ui/views/survey.py", s=token, p=person)
+    at = page("pages/views/survey.py", s=token, p=person)
     assert at.subheader[0].value == "Clip 5 of 10" and "4 of 10 clips answered" in at.get("progress")[0].proto.text
     for _ in range(6):
         at = _answer_clip(at, "machine")
@@ -144,13 +144,13 @@ def test_participant_consents_votes_through_every_clip_resumes_and_gets_the_code
     assert df["listening_habits"].isna().all() and df["comment"].eq("Hard to tell!").all()
     assert df["listening_ms"].ge(0).all()
     # the finished participant's link shows the thank-you page again
-    again = page("ui/views/survey.py", s=token, p=person)
+    again = page("pages/views/survey.py", s=token, p=person)
     assert again.success[0].value.startswith("Thank you") and again.code[0].value == "TUNE-2026"
 
 
 def test_volume_check_needs_the_right_count():
     _, token = make_survey(None, headphone_check=True)
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     at.button(key="consent").click().run()
     person = at.query_params["p"]
     tones = P.state(token, person).headphone_tones
@@ -164,7 +164,7 @@ def test_volume_check_needs_the_right_count():
 
 def test_a_vote_before_the_minimum_listening_time_does_not_count():
     survey_id, token = make_survey(None, min_listen_seconds=30)
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     at.button(key="consent").click().run()
     at = _answer_clip(at, "human")
     assert at.error[0].value == "Please listen for at least 30 seconds before answering."
@@ -176,7 +176,7 @@ def test_builder_takes_a_tune_from_the_compose_history():
 
     piece = compose(ComposeSettings(model=SHIPPED[1], seed=5, seconds=15, rhythm="reel"))
     before = {s.id for s in store.list_surveys()}
-    at = logged_in("ui/views/survey_builder.py")
+    at = logged_in("pages/views/survey_builder.py")
     at.session_state["history"] = [{"abc": piece.abc, "meta": piece.meta, "label": "My reel · seed 5"}]
     at.run()
     at.number_input(key="b_excerpt").set_value(5.0)

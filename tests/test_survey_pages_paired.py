@@ -20,7 +20,7 @@ def admin_password(monkeypatch):
 
 
 def test_builder_plans_the_sample_and_stores_the_design():
-    at = logged_in("ui/views/survey_builder.py")
+    at = logged_in("pages/views/survey_builder.py")
     at.radio(key="b_design").set_value("2afc").run()
     at.number_input(key="b_per_participant").set_value(10).run()
     at.number_input(key="b_icc").set_value(0.05).run()
@@ -48,7 +48,7 @@ def test_builder_plans_the_sample_and_stores_the_design():
 
 def test_admin_previews_edits_a_draft_and_shows_the_status_after_opening():
     survey_id, _ = make_survey(None, status="draft", title="Draft to edit")
-    at = logged_in("ui/views/survey_admin.py")
+    at = logged_in("pages/views/survey_admin.py")
     at.selectbox(key="a_survey").set_value(survey_id).run()
     assert "Status: draft" in texts(at)
     assert any(a.proto.url.endswith(".wav") for a in at.get("audio"))  # the admin's player
@@ -78,7 +78,7 @@ def _single_survey_with_a_failing_participant() -> int:
 
 def test_results_switch_excludes_who_failed_a_check_and_the_verdict_shows():
     survey_id = _single_survey_with_a_failing_participant()
-    at = logged_in("ui/views/results.py")
+    at = logged_in("pages/views/results.py")
     at.selectbox(key="r_survey").set_value(survey_id).run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Answers"] == "16" and metrics["Accuracy"] == "50.0%"
@@ -99,19 +99,19 @@ def test_results_switch_excludes_who_failed_a_check_and_the_verdict_shows():
 def test_read_only_link_shows_one_survey_without_login_until_revoked():
     survey_id = _single_survey_with_a_failing_participant()
     token = screening.dashboard_link_token(survey_id)
-    at = page("ui/views/results.py", d=token)
+    at = page("pages/views/results.py", d=token)
     assert not at.exception and at.title[0].value == "Results" and not at.text_input
     assert list(at.selectbox(key="r_survey").options) == [f"{survey_id} · Catch test · open · 20 answers"]
     assert {m.label: m.value for m in at.metric}["Accuracy"] == "50.0%"
     assert "Responses (CSV)" not in [b.label for b in at.get("download_button")]  # answers with truths: admin only
     screening.revoke_dashboard(survey_id)
-    at = page("ui/views/results.py", d=token)
+    at = page("pages/views/results.py", d=token)
     assert at.error[0].value == "This dashboard link is not valid (or it was revoked)." and not at.metric
 
 
 def test_a_failed_headphone_check_ends_the_visit_politely():
     _, token = make_survey(None, headphone_screen=True, screen_fail="end", min_listen_seconds=0)
-    at = page("ui/views/survey.py", s=token)
+    at = page("pages/views/survey.py", s=token)
     at.button(key="consent").click().run()
     assert at.subheader[0].value == "Headphone check" and len(at.get("audio")) == 6
     person = at.query_params["p"]

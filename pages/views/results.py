@@ -7,9 +7,9 @@ import streamlit as st
 from core.errors import UserError
 from core.survey.stats.checks import check_table, exclude_failed
 from core.survey.stats.report import analyse
+from pages.common import results_view as view
+from pages.common.admin import require_admin, survey_link
 from survey_db import screening, store
-from ui.common import results_view as view
-from ui.common.admin import require_admin, survey_link
 
 reader = st.query_params.get("d")
 if reader:

@@ -13,8 +13,8 @@ from core.data import tune_store
 from core.errors import UserError
 from core.generation.rescue import NoPlayableTune
 from core.server import beyond_loopback
-from ui.common.library import copy_link, owner_token, restore
-from ui.common.tunes import caption, show, show_audio, show_pictures
+from pages.common.library import copy_link, owner_token, restore
+from pages.common.tunes import caption, show, show_audio, show_pictures
 
 
 def may_compose() -> bool:
@@ -23,7 +23,7 @@ def may_compose() -> bool:
 
 
 def _work_on_copy(tune: dict) -> None:
-    from ui.common.workbench import pick
+    from pages.common.workbench import pick
 
     pick(tune)
 

@@ -14,8 +14,8 @@ import streamlit as st
 from core.data.piece import Piece, set_program
 from core.errors import UserError
 from core.generation.edit import replay, retime_midi, semitones_to, set_tempo, split_header, transpose, transpose_midi
-from ui.common.library import copy_link, keep
-from ui.common.tunes import (
+from pages.common.library import copy_link, keep
+from pages.common.tunes import (
     audio_qpm,
     caption,
     made_in,

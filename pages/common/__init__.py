@@ -1,6 +1,6 @@
 """Cached resources and small helpers the pages share (Streamlit-side only; the work is in core).
 
-The background warm-up is ui.common.warm (light to import: app.py uses it)."""
+The background warm-up is pages.common.warm (light to import: app.py uses it)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Compose's tunes that last: who this browser is, saving every tune, its link, "My tunes", a shared tune.
 
-The work is core.data.tune_store; this keeps the page's tune dicts (ui.common.tunes.tune_view) in it and
+The work is core.data.tune_store; this keeps the page's tune dicts (pages.common.tunes.tune_view) in it and
 lays out the controls. Whoever opens ``?tune=ID`` sees the tune read-only, from disk: no model, no rendering.
 """
 

@@ -9,8 +9,8 @@ from core.errors import UserError
 from core.survey.build import model_clips
 from core.survey.clips import MAX_UPLOAD_BYTES, policy_from_dict, upload_clip
 from core.survey.design import DESIGNS, SCREEN_FAIL
+from pages.common import models_by_name
 from survey_db import drafts, store
-from ui.common import models_by_name
 
 
 def _do(action, done: str) -> None:

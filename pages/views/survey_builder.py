@@ -11,9 +11,9 @@ from core.survey.build import BuildRequest, build_clips
 from core.survey.clips import MAX_UPLOAD_BYTES, ClipPolicy
 from core.survey.design import DEFAULT_INSTRUCTIONS, DESIGNS, SCREEN_FAIL
 from core.survey.stats.equivalence import DEFAULT_ICC, DEFAULT_MARGIN, plan_participants
+from pages.common import models_by_name
+from pages.common.admin import require_admin, survey_link
 from survey_db import store
-from ui.common import models_by_name
-from ui.common.admin import require_admin, survey_link
 
 QUESTIONS = {"binary": "Human or machine? (a vote)", "rating": "1-5 rating (1 = surely human)", "both": "Both"}
 

@@ -13,7 +13,7 @@ from core.training import jobs
 from core.training.batching import check_pairing
 from core.training.config import OPTIMIZERS, TRAIN_DEFAULTS, TrainConfig
 from core.training.presets import PRESETS
-from ui.common.admin import require_admin
+from pages.common.admin import require_admin
 
 QUICK_CHARS = 50_000
 UPLOAD_TYPES = ["abc", "mid", "midi", "xml", "mxl", "musicxml", "krn", "zip"]
@@ -217,7 +217,7 @@ def runs() -> None:
                     st.rerun(scope="fragment")
             elif job.state == jobs.DONE:
                 st.success(_ready(job))
-                st.page_link("ui/views/compose.py", label="Compose with it", icon=":material/music_note:")
+                st.page_link("pages/views/compose.py", label="Compose with it", icon=":material/music_note:")
             elif job.state == jobs.CANCELLED:
                 st.warning("Cancelled: no model was saved.")
             else:

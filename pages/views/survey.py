@@ -10,10 +10,10 @@ import streamlit as st
 
 from core.errors import UserError
 from core.survey.clips import policy_from_dict, tone_check_wav
+from pages.common import recruit, survey_steps
+from pages.common.player import listening_ms, player
+from pages.common.survey_steps import run_step
 from survey_db import participants as P
-from ui.common import recruit, survey_steps
-from ui.common.player import listening_ms, player
-from ui.common.survey_steps import run_step
 
 ANSWER = {"human": "A person", "machine": "A computer"}
 RATING = {1: "1 · surely a person", 2: "2", 3: "3 · can't tell", 4: "4", 5: "5 · surely a computer"}

@@ -11,9 +11,9 @@ import streamlit as st
 from core.errors import UserError
 from core.survey import headphones
 from core.survey.clips import catch_clips, policy_from_dict
+from pages.common.player import listening_ms, player
 from survey_db import participants as P
 from survey_db import screening
-from ui.common.player import listening_ms, player
 
 STEPS = ("screen", "screened_out", "instructions", "pair")
 POSITIONS = {1: "The first", 2: "The second"}

@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
+from pages.common import draft_editor
+from pages.common.admin import require_admin, survey_link
 from survey_db import recruit, screening, store
-from ui.common import draft_editor
-from ui.common.admin import require_admin, survey_link
 
 ACTIONS = {"open": "Open", "paused": "Pause", "closed": "Close"}
 ALLOWED = {"draft": ("open", "closed"), "open": ("paused", "closed"), "paused": ("open", "closed"), "closed": ()}

@@ -18,14 +18,14 @@ from core.generation.abc_compose import training_index
 from core.generation.continuation import continue_tune
 from core.generation.midi_compose import MidiComposeSettings, primer_titles
 from core.generation.variations import compose_variations, variation_seeds
-from ui.common import cached_model, model_label, models_by_name
-from ui.common.admin import require_admin_beyond_loopback
-from ui.common.compose_forms import abc_form, continue_form, midi_form
-from ui.common.library import HISTORY, keep, mine, my_tunes, owner_token, remember_owner, restore
-from ui.common.rewrite import rewrite_section
-from ui.common.shared import failure_messages, linked_tune, show_variations, sync_link
-from ui.common.tunes import made_in, show, tune_view
-from ui.common.workbench import pick, workbench
+from pages.common import cached_model, model_label, models_by_name
+from pages.common.admin import require_admin_beyond_loopback
+from pages.common.compose_forms import abc_form, continue_form, midi_form
+from pages.common.library import HISTORY, keep, mine, my_tunes, owner_token, remember_owner, restore
+from pages.common.rewrite import rewrite_section
+from pages.common.shared import failure_messages, linked_tune, show_variations, sync_link
+from pages.common.tunes import made_in, show, tune_view
+from pages.common.workbench import pick, workbench
 
 ABC_ONLY_NOVELTY = "Novelty is checked for ABC models only."
 

@@ -10,7 +10,7 @@ from core.audio.notation import midi_to_svg, piano_roll_png
 from core.audio.render import render, wav_bytes
 from core.data.piece import Piece
 from core.errors import UserError
-from ui.common.score import show_score
+from pages.common.score import show_score
 
 
 def tune_view(piece: Piece, seed: int | None, label: str, made: str = "", novelty=("unchecked", ""),
@@ -21,7 +21,7 @@ def tune_view(piece: Piece, seed: int | None, label: str, made: str = "", novelt
         wav, audio_error = wav_bytes(render(piece.midi)), None
     except UserError as exc:
         wav, audio_error = None, str(exc)
-    # ABC: abcjs engraves it in the browser (ui.common.score); MIDI: verovio's score, then the piano roll
+    # ABC: abcjs engraves it in the browser (pages.common.score); MIDI: verovio's score, then the piano roll
     svgs = midi_to_svg(piece.midi) if notation and not piece.abc else []
     roll = piano_roll_png(piece.midi, title=piece.title) if notation and not piece.abc else None
     return {

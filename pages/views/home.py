@@ -10,7 +10,7 @@ st.write(
     "(O'Neill's *Music of Ireland*, Ryan's *Mammoth Collection*, …) and hear them at once. "
     "Pick a model on **Compose**, set a seed, a temperature and a length, and press Generate."
 )
-st.page_link("ui/views/compose.py", label="Go to Compose", icon=":material/music_note:")
+st.page_link("pages/views/compose.py", label="Go to Compose", icon=":material/music_note:")
 
 # The page shows the above at once on a fresh server; the checks below import audio, torch and the database.
 from core.audio.render import fluidsynth_status  # noqa: E402

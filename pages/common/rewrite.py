@@ -15,9 +15,9 @@ from core.errors import UserError
 from core.generation.infill import infill, parse_tune
 from core.generation.settings import draw_seed
 from core.tokenizers.fim import has_fim
-from ui.common.compose_forms import SLIDER_TEMPERATURE
-from ui.common.library import keep
-from ui.common.tunes import made_in, tune_view
+from pages.common.compose_forms import SLIDER_TEMPERATURE
+from pages.common.library import keep
+from pages.common.tunes import made_in, tune_view
 
 NOT_CHECKED = "Rewritten bars are not checked against the training tunes."
 
@@ -72,7 +72,7 @@ def rewrite_section(tune: dict, model: str, loaded, program: int = 0) -> dict | 
 
 
 def _entry(piece: Piece, tune: dict, result, model: str, since: float) -> dict:
-    """The rewritten tune in the page's own form (ui.common.tunes.tune_view), saved with where it came from."""
+    """The rewritten tune in the page's own form (pages.common.tunes.tune_view), saved with where it came from."""
     first, last = result.bars
     piece.meta = {**tune.get("meta", {}), **piece.meta}
     label = f"{piece.title} · bars {first}-{last} rewritten by {model} · seed {result.seed}"

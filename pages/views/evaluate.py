@@ -9,8 +9,8 @@ from core.errors import UserError
 from core.evaluation.compare import compare
 from core.evaluation.report import copy_example, describe, histograms, metric_overlaps, summary_row
 from core.evaluation.samples import Evaluation, evaluate_human, evaluate_model
-from ui.common import model_label, models_by_name
-from ui.common.admin import require_admin_beyond_loopback
+from pages.common import model_label, models_by_name
+from pages.common.admin import require_admin_beyond_loopback
 
 require_admin_beyond_loopback()  # composing spends CPU: only the admin, on a public server
 st.title("Evaluate")
