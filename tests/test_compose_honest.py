@@ -130,7 +130,7 @@ def test_every_tune_is_saved_and_my_tunes_stars_opens_and_deletes():
     [b for b in at.button if b.key == f"delete-{second['id']}"][0].click().run()
     assert [t.id for t in tune_store.owned_by(owner)] == [first]
     assert "Deleted" in at.success[0].value
-    from ui.common.library import restore
+    from pages.common.library import restore
 
     with pytest.raises(UserError, match="no tune"):  # its link no longer opens it, cached copy or not
         restore(second["id"])
