@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
 WARM   := $(VENV)/.warm-stamp
 PORT   ?= 8501
+ABCJS_VERSION ?= 6.7.2
+ABCJS  := static/vendor/abcjs-$(ABCJS_VERSION).stamp
 
 ADDRESS ?= 0.0.0.0
 
@@ -25,7 +27,11 @@ test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-setup: system-deps $(STAMP) $(WARM)
+setup: system-deps $(STAMP) $(WARM) $(ABCJS)
+
+# abcjs (notation with a cursor on Compose) from npm, served by the app itself: no page asks another host.
+$(ABCJS):
+	@bash scripts/vendor-abcjs.sh $(ABCJS_VERSION)
 
 system-deps:
 	@bash scripts/system-deps.sh

@@ -6,9 +6,10 @@ Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/view
 import streamlit as st
 
 from core.server import server_settings
-from pages.common import warm_server
+from pages.common.warm import warm_server  # light: no model code is imported before the first page draws
 
-st.set_page_config(page_title="TuneLab", page_icon=":material/music_note:", layout="wide")
+# An emoji favicon is drawn in the page; a :material/...: one would be fetched from a font host.
+st.set_page_config(page_title="TuneLab", page_icon="🎵", layout="wide")
 if not server_settings().participant_only:
     warm_server()  # the first visit starts it: the default model is warm before the first Generate
 

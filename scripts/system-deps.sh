@@ -6,6 +6,7 @@ set -euo pipefail
 if [[ "$(uname -s)" == "Darwin" ]]; then
   missing=()
   command -v abc2midi >/dev/null || missing+=(abcmidi)
+  command -v npm >/dev/null || missing+=(node)  # vendors abcjs at install time
   command -v initdb >/dev/null || missing+=(postgresql@16)  # survey store tests
   { [[ -e "$(brew --prefix 2>/dev/null)/lib/libfluidsynth.dylib" ]] || ls /opt/homebrew/lib/libfluidsynth* /usr/local/lib/libfluidsynth* >/dev/null 2>&1; } || missing+=(fluid-synth)
   if ((${#missing[@]})); then
@@ -16,6 +17,7 @@ if [[ "$(uname -s)" == "Darwin" ]]; then
 fi
 
 packages=(libfluidsynth3 abcmidi chromium)  # chromium: the browser tests (Playwright drives it)
+command -v npm >/dev/null || packages+=(npm)  # vendors abcjs (the score with a cursor) at install time
 packages+=(postgresql)  # the survey store tests run against a private PostgreSQL cluster
 packages+=(nginx)  # the reverse proxy in front of several app replicas (scripts/replicas.py, its test)
 missing=()

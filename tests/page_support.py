@@ -19,3 +19,17 @@ def open_page(path: str, timeout: float = TIMEOUT, admin: bool = False, **params
     at.run()
     assert not at.exception
     return at
+
+
+def visit_history(at: AppTest) -> list[dict]:
+    """The tunes this AppTest session made, newest first, as saved in the tune store."""
+    from core.data import tune_store
+
+    return [tune_store.load(info.id) for info in tune_store.owned_by(at.session_state["owner"])]
+
+
+def scores(at: AppTest) -> list[dict]:
+    """The abcjs scores on the page, as the data each was given (abc, alt text, ...)."""
+    import json
+
+    return [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.component_name == "tunelab_score"]

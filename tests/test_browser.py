@@ -1,54 +1,39 @@
-"""The app in a real browser (Debian's Chromium driven by Playwright): what AppTest cannot reach.
+"""Compose in a real browser (Debian's Chromium driven by Playwright), one fresh server for the whole module.
 
-A fresh server is started for these tests; the first request is a deep link, as a shared
-link would be, and a tune is composed and played through the page's audio element.
+What AppTest cannot reach: a deep link as the first request of a fresh server, a reload, a link opened in a
+fresh browser (another visitor), the score's cursor following the audio, and every request the page makes
+(none may leave the host). Tunes are kept short (4 bars a part, one variation where one will do).
 """
 
 from __future__ import annotations
 
+import io
+import os
+import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT
+from core.generation.infill import parse_tune
+from tests.server_support import start_streamlit, stop
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+EDITOR = "ABC (edit the notes, then Play: audio, notation and downloads follow)"
+LOOP_TUNE = "X:1\nT:Browser Jig\nM:6/8\nL:1/8\nK:D\n|:A2B c2d|e2f g2e|f2d e2c|d3 d3:|\n"
+SHOTS = Path(os.environ.get("TUNELAB_SHOTS", "")) if os.environ.get("TUNELAB_SHOTS") else None
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
 
 @pytest.fixture(scope="module")
 def server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("streamlit did not start")
-            time.sleep(0.3)
+    proc, url = start_streamlit()
     yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -61,139 +46,224 @@ def browser():
         b.close()
 
 
-def _compose_page(browser, server):
-    page = browser.new_page()
-    page.goto(f"{server}/compose")
-    page.get_by_role("heading", name="Compose").wait_for(timeout=60_000)
-    page.get_by_role("button", name="Generate").wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
-    return page
+@pytest.fixture(scope="module")
+def visitor(browser):
+    """One browser context (one visitor: its cookies, its tunes) shared by the tests in order, and the log of
+    every URL its pages requested."""
+    context = browser.new_context(accept_downloads=True)
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    yield context, requests
+    context.close()
 
 
-def test_deep_link_shows_the_compose_page_with_the_app_navigation(server, browser):
-    # The very first run of a fresh server goes through Streamlit's legacy pages/ discovery
-    # (see pages/__init__.py): it finds no page there, says "Page not found" once, then runs
-    # app.py, whose st.navigation shows the right page. Later visits go straight there.
-    first = _compose_page(browser, server)
-    nav = first.locator('[data-testid="stSidebarNav"]').inner_text()
-    assert "Compose" in nav and "Home" in nav and "common" not in nav and "app" not in nav.split()
-    first.close()
-    second = _compose_page(browser, server)
-    assert second.locator('[role="dialog"]').count() == 0
-    second.close()
+def shot(page, name: str, tmp_path: Path, full_page: bool = True) -> None:
+    """A screenshot in the test's folder (and in ``$TUNELAB_SHOTS`` when set, to look at); ``full_page``: the
+    whole of Streamlit's scrolling main area (a tall window for the moment)."""
+    size = page.viewport_size
+    if full_page:
+        height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 8000)})
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(tmp_path / name))
+    page.set_viewport_size(size)
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / name, SHOTS / name)
 
 
-def test_generate_plays_a_tune_in_the_browser(server, browser):
-    page = _compose_page(browser, server)
-    page.keyboard.press("Escape")  # a leftover first-run dialog, if this test runs alone
-    page.get_by_label("Variations (1-8)", exact=True).fill("1")  # one tune (four by default)
-    page.get_by_role("button", name="Generate").click()
-    audio = page.locator("audio").first
-    audio.wait_for(timeout=180_000)
-    assert "/media/" in (audio.get_attribute("src") or "")
-    # the browser fetches and decodes the WAV: the tune (~40 s asked) plus the 1 s release tail
-    duration = page.evaluate(
-        "async () => { const a = document.querySelector('audio');"
-        " if (isNaN(a.duration)) await new Promise(r => a.addEventListener('loadedmetadata', r, {once: true}));"
-        " return a.duration; }"
-    )
-    assert 25 < duration < 70
-    page.close()
-
-
-EDITOR = "ABC (edit the notes, then Play: audio, notation and downloads follow)"
-LOOP_TUNE = "X:1\nT:Browser Jig\nM:6/8\nL:1/8\nK:D\n|:A2B c2d|e2f g2e|f2d e2c|d3 d3:|\n"
-
-
-def _settle(page, timeout_ms: int = 180_000) -> None:
+def settle(page, timeout_ms: int = 180_000) -> None:
     """Wait until the script run that the last action started has finished."""
     page.wait_for_timeout(400)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
     page.wait_for_timeout(200)
 
 
-def _worked_on(page) -> tuple[int, str]:
+def caption_text(page) -> str:
+    caption = page.locator("text=/^Seed \\d+ · /").first
+    return caption.inner_text() if caption.count() else ""
+
+
+def worked_on(page) -> tuple[int, str]:
     """The seed and ABC text of the tune in "Work on the tune"."""
-    import re
-
-    caption = page.locator("text=/^Seed \\d+ · /").first.inner_text()
-    abc = page.get_by_label(EDITOR, exact=True).input_value()
-    return int(re.match(r"Seed (\d+)", caption).group(1)), abc
+    seed = int(re.match(r"Seed (\d+)", caption_text(page)).group(1))
+    return seed, page.get_by_label(EDITOR, exact=True).input_value()
 
 
-def _midi_pitches(page, label: str = "Download MIDI") -> list[int]:
-    import io
+def press(page, name: str, new_tune: bool = True) -> None:
+    """Click a button; with ``new_tune``, wait until the tune worked on is a new one (its caption changes)."""
+    before = caption_text(page)
+    page.get_by_role("button", name=name, exact=True).first.click()
+    settle(page)
+    if new_tune:
+        page.wait_for_function(
+            "before => { const c = [...document.querySelectorAll('p')].find(p => /^Seed \\d+ · /.test(p.innerText));"
+            " return c && c.innerText !== before; }", arg=before, timeout=60_000)
+        settle(page)
 
+
+def midi_pitches(page, label: str = "Download MIDI") -> list[int]:
     import pretty_midi
 
     with page.expect_download() as info:
         page.get_by_role("button", name=label).first.click()
-    data = Path(info.value.path()).read_bytes()
-    midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(Path(info.value.path()).read_bytes()))
     return [n.pitch for inst in midi.instruments for n in sorted(inst.notes, key=lambda n: (n.start, n.pitch))]
 
 
-def _press(page, name: str, new_tune: bool = True) -> None:
-    """Click a button; with ``new_tune``, wait until the tune worked on is a new one (its caption changes:
-    seed, length and the time it took)."""
-    caption = page.locator("text=/^Seed \\d+ · /").first
-    before = caption.inner_text() if caption.count() else ""
-    page.get_by_role("button", name=name, exact=True).first.click()
-    _settle(page)
-    if new_tune:
-        page.wait_for_function(
-            "before => { const c = [...document.querySelectorAll('p')].find(p => /^Seed \\d+ · /.test(p.innerText));"
-            " return c && c.innerText !== before; }", arg=before, timeout=180_000)
-        _settle(page)
+def short_tunes(page, variations: int = 1) -> None:
+    """Variations, 4 bars a part, copies allowed: quick presses."""
+    page.get_by_label("Variations (1-8)", exact=True).fill(str(variations))
+    page.get_by_label("Bars per part", exact=True).fill("4")
+    copies = page.get_by_role("checkbox", name="Sample again when the tune copies a training tune")
+    if copies.is_checked():
+        page.get_by_text("Sample again when the tune copies a training tune").click()
 
 
-def test_the_musicians_loop_in_the_browser(server, browser, tmp_path):
-    page = _compose_page(browser, server)
-    page.keyboard.press("Escape")
-    page.get_by_label("Variations (1-8)", exact=True).fill("1")
-    page.get_by_text("Sample again when the tune copies a training tune").click()  # on by default: off
-    _press(page, "Generate")
-    first = _worked_on(page)
-    _press(page, "Generate")
-    second = _worked_on(page)
-    assert first[0] != second[0] and first[1] != second[1]  # two presses: two seeds, two tunes
-    page.get_by_label("Seed", exact=True).fill(str(second[0]))
-    page.get_by_text("Lock seed").click()
-    _press(page, "Generate")
-    assert _worked_on(page) == second  # locked: the same tune again
+def open_compose(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+    settle(page)
+    if page.locator('[role="dialog"]').count():
+        page.keyboard.press("Escape")
+    return page
 
-    page.get_by_text("Lock seed").click()
-    page.get_by_label("Variations (1-8)", exact=True).fill("4")
-    _press(page, "Generate")
-    assert page.get_by_role("button", name="Work on this one").count() == 4
-    assert page.locator("audio >> visible=true").count() == 5  # four variations, the tune worked on; earlier: folded
-    page.get_by_role("heading", name="4 variations").scroll_into_view_if_needed()
-    page.screenshot(path=str(tmp_path / "variations.png"))
 
+def test_a_direct_link_on_a_fresh_server_opens_compose(server, visitor, tmp_path):
+    page = open_compose(visitor[0], f"{server}/compose")  # the server's very first request
+    text = page.locator("body").inner_text()
+    assert "Page not found" not in text and page.locator('[role="dialog"]').count() == 0
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Compose" in nav and "Home" in nav and "common" not in nav
+    assert "The slider's top" not in text  # no developer's note on the page
+    shot(page, "compose-fresh.png", tmp_path, full_page=False)
+    page.close()
+
+
+def test_generate_edit_reload_and_the_link_in_a_fresh_browser(server, browser, visitor, tmp_path):
+    page = open_compose(visitor[0], f"{server}/compose")
+    short_tunes(page)
+    press(page, "Generate")
+    generated_seed, generated = worked_on(page)
+    assert re.search(r"generated in \d+\.\d+ s from the press", caption_text(page))
     editor = page.get_by_label(EDITOR, exact=True)
-    editor.fill(LOOP_TUNE)
-    editor.press("Tab")
-    _settle(page)
-    _press(page, "Play")
-    played = _midi_pitches(page)
-    assert played[:4] == [69, 71, 73, 74]  # A B c# d: the edit is what plays
+    editor.fill(LOOP_TUNE)  # no Tab: Play must read the text as it is on screen
+    press(page, "Play")
+    assert midi_pitches(page)[:4] == [69, 71, 73, 74]  # A B c# d: the edit is what plays
+    assert "edited and played again in" in caption_text(page)
+    tune_id = page.evaluate("() => new URL(location.href).searchParams.get('tune')")
+    assert tune_id and len(tune_id) == 12
+    shot(page, "edited.png", tmp_path)
 
+    page.reload()
+    page.get_by_label(EDITOR, exact=True).wait_for(timeout=120_000)
+    settle(page)
+    assert page.get_by_label(EDITOR, exact=True).input_value() == LOOP_TUNE  # the tune worked on is back
+    page.get_by_role("heading", name="Earlier").wait_for()
+    earlier = page.locator('[data-testid="stExpander"] summary').all_inner_texts()
+    assert any(f"generated · seed {generated_seed}" in t for t in earlier)  # and the history
+    assert "My tunes (2)" in page.locator("body").inner_text()
+    link = page.locator("button.tl-copy").first.get_attribute("data-url")
+    audio = page.locator("audio").first.get_attribute("src")
+    shot(page, "reloaded.png", tmp_path)
+
+    stranger = browser.new_context()  # another visitor: no cookie, read-only
+    other = stranger.new_page()
+    other.goto(link)
+    other.get_by_text("A shared tune").wait_for(timeout=120_000)
+    settle(other)
+    other.get_by_text("ABC text").first.click()
+    assert other.locator("pre code").first.inner_text().strip() == LOOP_TUNE.strip()
+    assert other.locator("audio").first.get_attribute("src") == audio  # the same WAV (media URLs hash content)
+    assert other.locator('.tl-score[role="img"]').first.get_attribute("aria-label").startswith("Score of Browser Jig")
+    assert other.get_by_role("button", name="Delete").count() == 0
+    assert "My tunes (0)" in other.locator("body").inner_text()
+    shot(other, "shared-link.png", tmp_path)
+    stranger.close()
+    assert generated != LOOP_TUNE
+    page.close()
+
+
+def test_the_cursor_follows_the_audio_and_no_request_leaves_the_host(server, visitor, tmp_path):
+    context, requests = visitor
+    page = open_compose(context, f"{server}/compose")  # the tune worked on comes back with the address
+    score = page.locator(".tl-score[data-ready] >> visible=true").first
+    score.wait_for(timeout=60_000)
+    assert int(score.get_attribute("data-events")) > 10
+    page.evaluate("() => { const a = document.querySelector('audio'); a.currentTime = 0; return a.play(); }")
+    seen = set()
+    for _ in range(12):
+        page.wait_for_timeout(250)
+        seen.add(score.get_attribute("data-playing"))
+    assert len(seen - {None, "-1"}) >= 3, seen  # the highlighted note changes as the audio plays
+    assert page.locator(".tl-score .tl-playing").count() >= 1
+    page.get_by_role("heading", name=re.compile("^Work on")).scroll_into_view_if_needed()
+    shot(page, "cursor.png", tmp_path, full_page=False)
+    page.evaluate("() => document.querySelector('audio').pause()")
+    notes = score.locator(".abcjs-note")
+    notes.nth(notes.count() // 2).click(force=True)  # a click on a note plays from there (abcjs finds the note)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => document.querySelector('audio').currentTime") > 2
+    hosts = {urlsplit(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {"127.0.0.1"}, [u for u in requests if "127.0.0.1" not in u]
+    assert any(u.endswith("/app/static/vendor/abcjs-basic-min.js") for u in requests)
+    page.close()
+
+
+def test_the_musicians_loop_variations_transpose_continue(server, visitor, tmp_path):
+    page = open_compose(visitor[0], f"{server}/compose")
+    short_tunes(page, variations=2)
+    page.get_by_label("Seed", exact=True).first.fill("11")
+    page.get_by_text("Lock seed").first.click()
+    press(page, "Generate")
+    assert worked_on(page)[0] == 11
+    assert page.get_by_role("button", name="Work on this one").count() == 2
+    page.get_by_role("button", name="Enlarge score").first.click()
+    page.locator('[role="dialog"] .tl-score[data-ready]').wait_for(timeout=30_000)
+    shot(page, "enlarged.png", tmp_path, full_page=False)
+    page.keyboard.press("Escape")
+    page.get_by_role("heading", name="2 variations").scroll_into_view_if_needed()
+    shot(page, "variations.png", tmp_path, full_page=False)
+
+    played = midi_pitches(page)
     page.get_by_label("Transpose to", exact=True).click()
     page.get_by_role("option", name="E", exact=True).click()
-    _settle(page)
-    _press(page, "Transpose", new_tune=False)
-    page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('K:E'))",
-                           timeout=120_000)
-    _settle(page)  # the editor shows first; the downloads below it follow when the run ends
-    page.wait_for_timeout(1500)
-    assert _midi_pitches(page) == [p + 2 for p in played]  # D -> E: every note up two semitones
+    settle(page)
+    press(page, "Transpose", new_tune=False)
+    page.get_by_text("Transposed to E", exact=False).first.wait_for(timeout=60_000)
+    settle(page)
+    page.wait_for_timeout(1000)
+    shifted = midi_pitches(page)
+    assert len(shifted) == len(played) and "K:E" in page.get_by_label(EDITOR, exact=True).input_value()
 
     page.get_by_text("Continue my tune: paste or upload").click()
     page.get_by_label("Your tune (headers and body; up to 6,000 characters)", exact=True).fill(LOOP_TUNE)
-    _press(page, "Continue")
+    press(page, "Continue")
     with page.expect_download() as info:
         page.get_by_role("button", name="Download ABC").first.click()
     continued = Path(info.value.path()).read_text(encoding="utf-8")
     assert continued.startswith(LOOP_TUNE) and len(continued) > len(LOOP_TUNE) + 20
-    page.screenshot(path=str(tmp_path / "loop.png"), full_page=True)
+    shot(page, "loop.png", tmp_path)
+    page.close()
+
+
+def test_rewrite_two_bars_keeps_the_rest_byte_for_byte(server, visitor, tmp_path):
+    page = open_compose(visitor[0], f"{server}/compose")  # the continued tune is back
+    page.get_by_role("heading", name="Rewrite bars").wait_for(timeout=60_000)
+    _, old = worked_on(page)
+    for label, value in (("From bar", 3), ("To bar", 4)):
+        box = page.get_by_label(label, exact=True)
+        box.fill(str(value))
+        box.press("Enter")
+        settle(page)
+    press(page, "Rewrite bars")
+    page.get_by_role("heading", name="Rewrite bars").wait_for(timeout=60_000)
+    shot(page, "rewrite-bars.png", tmp_path)
+    _, new = worked_on(page)
+    assert new != old and re.search(r"bars 3-4 rewritten with seed \d+", caption_text(page))
+    a, b = parse_tune(old + "\n"), parse_tune(new + "\n")
+    head = len(a.header) + a.bars[2].start
+    assert new[:head] == old[:head]  # header and bars 1-2, to the character
+    assert new[len(b.header) + b.bars[3].end :] == old[len(a.header) + a.bars[3].end :]  # bar 4's bar line onwards
     page.close()

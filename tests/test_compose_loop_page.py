@@ -18,6 +18,7 @@ def _page(variations: int = 1):
     at = open_page("pages/views/compose.py")
     at.selectbox(key="model").set_value(SHIPPED[0]).run()
     at.slider(key="seconds").set_value(15)
+    at.number_input(key="bars_per_part").set_value(4)  # short tunes (AABB, 4 bars a part): quick presses
     at.number_input(key="variations").set_value(variations)
     at.checkbox(key="avoid_copies").uncheck()
     return at

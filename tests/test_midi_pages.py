@@ -13,7 +13,7 @@ from core.training import jobs
 from core.training.config import TrainConfig
 from core.training.presets import PRESETS
 from tests.conftest import SHIPPED
-from tests.page_support import open_page
+from tests.page_support import open_page, visit_history
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_compose_with_a_note_model_gives_audio_piano_roll_tokens_and_midi(midi_m
     assert not at.exception and not at.error, at.error[0].value if at.error else ""
     audio = at.get("audio")
     assert len(audio) == 1 and audio[0].proto.url.endswith(".wav")
-    piece = at.session_state["history"][0]
+    piece = visit_history(at)[0]
     assert piece["svgs"] and piece["svgs"][0].lstrip().startswith("<svg")  # engraved on a grand staff
     assert len(at.get("image")) == len(piece["svgs"]) + 1  # the score's pages, then the piano roll
     assert _downloads(at) == ["Download MIDI", "Download WAV"]
@@ -84,7 +84,7 @@ def test_compose_with_a_note_model_gives_audio_piano_roll_tokens_and_midi(midi_m
     at.number_input(key="variations").set_value(1)
     at.button[0].click().run()
     assert not at.exception and not at.error
-    assert [t["abc"] is None for t in at.session_state["history"]] == [False, True]
+    assert [t["abc"] is None for t in visit_history(at)] == [False, True]
     assert len(at.get("audio")) == 2
     assert _downloads(at) == ["Download ABC", "Download MIDI", "Download WAV", "Download MIDI", "Download WAV"]
 
@@ -102,7 +102,7 @@ def test_compose_with_the_autoencoder_sets_threshold_and_spread(midi_models):
     assert not at.exception and not at.error, at.error[0].value if at.error else ""
     assert len(at.get("audio")) == 1 and len(at.get("image")) == 1
     assert _downloads(at)[0] == "Download MIDI"
-    assert "threshold 0.2" in at.session_state["history"][0]["label"]
+    assert "threshold 0.2" in visit_history(at)[0]["label"]
 
 
 def test_compose_midi_settings_out_of_range_give_one_sentence(midi_models):
@@ -111,7 +111,7 @@ def test_compose_midi_settings_out_of_range_give_one_sentence(midi_models):
     at.button[0].click().run()
     assert not at.exception
     assert len(at.error) == 1 and "Tempo must be between 20 and 400" in at.error[0].value
-    assert not at.session_state["history"] or all(t["meta"].get("tempo") != 10 for t in at.session_state["history"])
+    assert not visit_history(at) or all(t["meta"].get("tempo") != 10 for t in visit_history(at))
 
 
 def _train_page(corpus: str | None = None) -> AppTest:

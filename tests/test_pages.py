@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SHIPPED
+from tests.page_support import scores, visit_history
 
 TIMEOUT = 120  # importing torch alone takes ~2 s here; AppTest's default is 3 s
 
@@ -45,7 +46,7 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     at.number_input(key="seed").set_value(11)
     at.checkbox(key="lock_seed").check()
     at.number_input(key="variations").set_value(1)
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Generate").click().run()
     assert not at.exception and not at.error
     audio = at.get("audio")
     assert len(audio) == 1 and audio[0].proto.url.endswith(".wav")
@@ -53,14 +54,15 @@ def test_compose_generates_a_tune_with_audio_notation_and_downloads():
     assert "M:6/8" in abc and "R:jig" in abc
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download ABC", "Download MIDI", "Download WAV"]
-    assert len(at.get("image")) >= 1  # the engraved sheet music
-    settings = at.session_state["history"][0]["meta"]["settings"]
+    score = scores(at)  # the score, drawn by abcjs in the browser, with its alt text
+    assert len(score) == 1 and score[0]["alt"].startswith("Score of") and "R:jig" in score[0]["abc"]
+    settings = visit_history(at)[0]["meta"]["settings"]
     assert settings["top_p"] == 0.95 and settings["top_k"] == 20
 
     # a second tune joins the visit's history, the first stays listed below it
     at.number_input(key="seed").set_value(12)
-    at.button[0].click().run()
-    assert len(at.session_state["history"]) == 2
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert len(visit_history(at)) == 2
     assert len(at.get("audio")) == 2
 
 

@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 from core.generation.form import FormSpec, in_form
 from core.generation.infill import parse_tune
 from tests.conftest import ROOT, SHIPPED
+from tests.page_support import visit_history
 
 TIMEOUT = 120
 
@@ -34,7 +35,7 @@ def test_form_controls_and_rewriting_two_bars_keep_the_rest():
     at.checkbox(key="lock_seed").check()
     _button(at, "Generate").click().run()
     assert not at.exception and not at.error
-    old = at.session_state["history"][0]["abc"]
+    old = visit_history(at)[0]["abc"]
     assert in_form(old.split("K:D\n", 1)[1], "6/8", "1/8", FormSpec("AB", 4))
     assert any("does not see what follows" in c.value for c in at.caption)  # the LSTM reads the prefix only
 
@@ -43,7 +44,7 @@ def test_form_controls_and_rewriting_two_bars_keep_the_rest():
     at.number_input(key="rewrite_seed").set_value(9)
     _button(at, "Rewrite bars").click().run()
     assert not at.exception and not at.error
-    history = at.session_state["history"]
+    history = visit_history(at)
     assert len(history) == 2 and history[1]["abc"] == old
     new = history[0]["abc"]
     assert new != old and "bars 2-3 rewritten" in history[0]["label"]
@@ -66,4 +67,4 @@ def test_rewrite_refuses_a_backwards_range_with_one_sentence():
     _button(at, "Rewrite bars").click().run()
     assert not at.exception
     assert "outside the tune" in at.error[0].value
-    assert len(at.session_state["history"]) == 1
+    assert len(visit_history(at)) == 1

@@ -133,11 +133,14 @@ def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_cha
         while constraint.state.mode == "literal" and not constraint.done:
             ids.append(sampler.next_token())
         if opening:
+            closed = len(constraint.bars)
             try:
                 sampler.feed(opening)
             except UserError:
-                raise UserError("The opening bars do not fit the meter and form asked for (each bar must "
-                                "be full, bar lines plain |); shorten or correct them.") from None
+                bar = len(constraint.bars) - closed + 1  # the opening's bar that broke (its earlier ones fit)
+                text = [b.strip() for b in opening.split("|") if b.strip()][bar - 1:bar] or [""]
+                raise UserError(f"Opening bar {bar} ({text[0]!r}) does not fit the meter {meter} and form asked "
+                                "for (each bar must be full, bar lines plain |); shorten or correct it.") from None
             ids += sampler.tokenizer.encode(opening)
         while not constraint.done:
             if len(ids) > max_chars:

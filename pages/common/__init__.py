@@ -1,34 +1,22 @@
-"""Cached resources and small helpers the pages share (Streamlit-side only; the work is in core)."""
+"""Cached resources and small helpers the pages share (Streamlit-side only; the work is in core).
+
+The background warm-up is pages.common.warm (light to import: app.py uses it)."""
 
 from __future__ import annotations
 
-import threading
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.generation.compose import load_model
-from core.training.checkpoint import LoadedModel, ModelCard, scan_models
-
-
-@st.cache_resource(show_spinner=False)
-def warm_server() -> threading.Thread:
-    """Once per server process: warm the default model (and load the others) in the background."""
-    from core.generation.warm import warm_process
-
-    def warm() -> None:
-        try:
-            warm_process()
-        except Exception:  # noqa: BLE001 - a courtesy in the background: a failure only costs the first Generate time
-            return
-
-    thread = threading.Thread(target=warm, name="tunelab-warm", daemon=True)
-    thread.start()
-    return thread
+if TYPE_CHECKING:  # the model code loads when a page first asks for a model, not when app.py starts
+    from core.training.checkpoint import LoadedModel, ModelCard
 
 
 @st.cache_resource(show_spinner="Loading the model…")
 def cached_model(name: str) -> LoadedModel:
     """Each model loads once per server process."""
+    from core.generation.compose import load_model
+
     return load_model(name)
 
 
@@ -66,6 +54,8 @@ def _order(card: ModelCard) -> tuple:
 def models_by_name() -> dict[str, ModelCard]:
     """The models on offer in the pickers' order (the first is the default); a bad card's model is left out
     with a warning on the page."""
+    from core.training.checkpoint import scan_models
+
     cards, problems = scan_models()
     for problem in problems:
         st.warning(problem)

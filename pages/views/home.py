@@ -2,12 +2,7 @@
 
 import shutil
 
-import pandas as pd
 import streamlit as st
-
-from core.audio.render import fluidsynth_status
-from core.training.checkpoint import list_models
-from survey_db.store import database_status
 
 st.title("TuneLab")
 st.write(
@@ -16,6 +11,11 @@ st.write(
     "Pick a model on **Compose**, set a seed, a temperature and a length, and press Generate."
 )
 st.page_link("pages/views/compose.py", label="Go to Compose", icon=":material/music_note:")
+
+# The page shows the above at once on a fresh server; the checks below import audio, torch and the database.
+from core.audio.render import fluidsynth_status  # noqa: E402
+from core.training.checkpoint import list_models  # noqa: E402
+from survey_db.store import database_status  # noqa: E402
 
 st.subheader("This machine")
 audio_ok, audio_msg = fluidsynth_status()
@@ -31,6 +31,6 @@ db_ok, db_msg = database_status()
 st.subheader("Models")
 rows = [card.summary() for card in list_models()]
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(rows, hide_index=True, width="stretch")
 else:
     st.info("No trained models yet: train one with `python -m core train --preset r1-lstm`.")
