@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 SUFFIXES = ("", "2", "3", "4", "6", "8", "/", "//", "/2", "/4", "3/2", "3/4")
 """Length suffixes the machine lets a note, rest or chord take (multiples of a quarter unit)."""
-PREFIXES = frozenset(s[:k] for s in SUFFIXES for k in range(len(s) + 1))
 TICKS = 48  # per unit: divisible by the quarter-unit grid, by tuplets' 2, 3 and 4 and by broken rhythm's halves
 GRID = TICKS // 4
 PITCHES = "ABCDEFGabcdefg"
@@ -46,6 +45,29 @@ SUFFIX_TICKS = {s: int(length_of(s) * TICKS) for s in SUFFIXES}
 
 
 @dataclass(frozen=True)
+class Style:
+    """The rhythmic vocabulary a bar may use: its note lengths and whether chords, broken rhythm and tuplets
+    come in (a continuation keeps its tune's; see core.generation.style)."""
+
+    suffixes: tuple[str, ...] = SUFFIXES
+    chords: bool = True
+    broken: bool = True
+    tuplets: bool = True
+
+    @property
+    def prefixes(self) -> frozenset[str]:
+        return _prefixes(self.suffixes)
+
+
+@lru_cache(maxsize=64)
+def _prefixes(suffixes: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(x[:k] for x in suffixes for k in range(len(x) + 1))
+
+
+ANY_STYLE = Style()
+
+
+@dataclass(frozen=True)
 class BarRule:
     """What one bar must be: its length in units, the bar line that closes it, how it opens."""
 
@@ -55,6 +77,7 @@ class BarRule:
     tonic: str = ""  # a pitch letter (upper case): the bar's last note must be it; "" = any
     tonic_min: int = TICKS  # that last note lasts at least this many ticks
     pickup: bool = False  # may close short (an anacrusis)
+    style: Style = ANY_STYLE  # the lengths and devices the bar may use
 
 
 class State(NamedTuple):
@@ -111,9 +134,9 @@ def _ticks(suffix: str, s: State) -> int:
     return SUFFIX_TICKS[suffix] * bn * tq // (bd * tp)
 
 
-def _end_note(s: State) -> State | None:
+def _end_note(s: State, style: Style = ANY_STYLE) -> State | None:
     """Finish the pending note: its length is now known."""
-    if s.suffix not in SUFFIX_TICKS or (s.tup_suffix is not None and s.suffix != s.tup_suffix):
+    if s.suffix not in style.suffixes or (s.tup_suffix is not None and s.suffix != s.tup_suffix):
         return None
     d = _ticks(s.suffix, s)
     tup_left = max(0, s.tup_left - 1)
@@ -172,10 +195,10 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
         return None
     if mode == "note":
         if c in "0123456789/":
-            return s._replace(suffix=s.suffix + c) if s.suffix + c in PREFIXES else None
+            return s._replace(suffix=s.suffix + c) if s.suffix + c in rule.style.prefixes else None
         if c in ",'" and not s.suffix and s.pitch != "Z" and not s.count:  # count 1: a chord's length
             return s
-        ended = _end_note(s)
+        ended = _end_note(s, rule.style)
         return None if ended is None else _step(ended, c, rule, compound)
     if mode == "pre":
         if c in "^_=":
@@ -197,7 +220,7 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
             return s._replace(mode="pre", count=0, pitch="")
         return None
     if mode == "paren":
-        if c in "234" and not s.tup_left and s.broken == (1, 1):
+        if c in "234" and not s.tup_left and s.broken == (1, 1) and rule.style.tuplets:
             return s._replace(mode="idle", tup_left=int(c), tup_factor=_tuplet_factor(int(c), compound),
                               tup_suffix=None, after_note=False)
         if c not in PITCHES + "z^_=[{~.":
@@ -211,7 +234,7 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
         return _start_note(s, c)
     if c in "^_=~.":
         return s._replace(mode="pre", acc=c in "^_=")
-    if c == "[":
+    if c == "[" and rule.style.chords:
         return s._replace(mode="chord", count=0, pitch="", tie=False)
     if c == "{":
         return s._replace(mode="grace", count=0)
@@ -221,7 +244,7 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
         return s._replace(slurs=s.slurs - 1) if s.slurs and s.notes and s.prev not in (" ", "(") else None
     if c == "-":
         return s._replace(after_note=False, tie=True) if s.after_note and s.pitch != "Z" else None
-    if c in "<>":
+    if c in "<>" and rule.style.broken:
         if not (s.after_note and s.broken == (1, 1) and not s.tup_left and not s.was_broken and s.last_len % 2 == 0):
             return None
         half = s.last_len // 2
@@ -235,12 +258,12 @@ def _step(s: State, c: str, rule: BarRule, compound: bool) -> State | None:
     return None
 
 
-def _note_options(s: State) -> list[tuple[int, int]]:
+def _note_options(s: State, style: Style = ANY_STYLE) -> list[tuple[int, int]]:
     """(ticks of one note, notes of that length still to come) for the next or pending note."""
     if s.tup_suffix is not None:
         suffixes = [s.tup_suffix] if s.tup_suffix.startswith(s.suffix) else []
     else:
-        suffixes = [x for x in SUFFIXES if x.startswith(s.suffix)] if s.mode == "note" else list(SUFFIXES)
+        suffixes = [x for x in style.suffixes if x.startswith(s.suffix)] if s.mode == "note" else list(style.suffixes)
     return [(_ticks(x, s), max(1, s.tup_left)) for x in suffixes]
 
 
@@ -295,7 +318,7 @@ def feasible_reference(s: State, rule: BarRule) -> bool:
     known = s.pitch if s.mode in ("note", "chord") else ""
     if s.mode == "chord" or (s.mode == "note" and s.count == 1):
         known = "["  # a chord: it cannot be the last note of a tonic ending
-    for one, count in _note_options(s):
+    for one, count in _note_options(s, rule.style):
         rest = left - one * count
         if rest < 0 or not _on_grid(rest):
             continue

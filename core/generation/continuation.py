@@ -5,8 +5,8 @@ The pasted tune is kept byte for byte as the start of the result: the model read
 version of it (header fields it knows, body characters in its vocabulary, the last part only when
 the tune is longer than a Transformer's context) and its continuation is appended to the user's text
 (on a new line; trailing blank lines are dropped, since a blank line ends an ABC tune).
-Every bar of the continuation fits the meter by construction (core.generation.meter); the user's
-bars are never touched.
+Every bar of the continuation fits the meter by construction (core.generation.meter) and keeps the
+tune's rhythmic vocabulary (core.generation.style); the user's bars are never touched.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from core.generation.form import FormSpec, NoBody, make_plan, sample_body
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model, one_thread
+from core.generation.style import style_of
 from core.training.checkpoint import LoadedModel
 
 BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
@@ -81,8 +82,10 @@ def _continue(settings: ContinueSettings, loaded: LoadedModel | None) -> Piece:
     qpm = float(settings.tempo or _tempo(fields) or abc_compose.default_tempo(meter, fields.get("R", "")))
     prompt, body = _prompt(loaded, fields, settings.tune[start:], meter, unit)
     generator = torch.Generator().manual_seed(settings.seed)
-    # the continuation is free in form, every bar exact (core.generation.meter), ending on the tonic
-    plan = make_plan(FormSpec("free"), meter, unit, fields.get("K", ""), settings.seconds, qpm)
+    # the continuation is free in form, every bar exact (core.generation.meter), ending on the tonic, in the
+    # tune's own rhythmic vocabulary: its note lengths, and chords, broken rhythm, tuplets only if it has them
+    plan = make_plan(FormSpec("free"), meter, unit, fields.get("K", ""), settings.seconds, qpm,
+                     style_of(settings.tune[start:]))
     user = settings.tune.rstrip() + "\n"  # the tune as pasted; trailing blank lines, which end an ABC tune, go
     reasons, attempts = [], []
     for attempt in range(1, settings.max_attempts + 1):

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from core.data.abc import analyse_body, meter_length, parse_fraction
 from core.errors import UserError
-from core.generation.meter import TICKS, BarRule, MeterConstraint
+from core.generation.meter import ANY_STYLE, TICKS, BarRule, MeterConstraint, Style
 
 FORMS = {"AABB": (True, True), "AB": (False, False), "AABBCC": (True, True, True), "free": ()}
 """Each form's parts: whether each is played twice."""
@@ -65,6 +65,7 @@ class FormPlan:
     bar_ticks: int
     tonic: str
     tonic_min: int = TICKS
+    style: Style = ANY_STYLE
 
     def rule(self, index: int, elapsed: int) -> BarRule | None:
         parts, n = self.spec.parts, self.spec.bars_per_part
@@ -79,7 +80,7 @@ class FormPlan:
         if k == n - 1:
             closing = ":|" if repeated else ("|]" if last_part else "||")
         tonic = self.tonic if self.spec.tonic_ending and k == n - 1 else ""
-        return BarRule(self.bar_ticks, closing, opening, tonic, self.tonic_min)
+        return BarRule(self.bar_ticks, closing, opening, tonic, self.tonic_min, style=self.style)
 
 
 @dataclass
@@ -90,17 +91,20 @@ class FreePlan:
     target: int
     tonic: str
     tonic_min: int = TICKS
+    style: Style = ANY_STYLE
 
     def rule(self, index: int, elapsed: int) -> BarRule | None:
         if elapsed >= self.target and index >= MIN_BARS:
             return None
         last = elapsed + self.bar_ticks >= self.target and index + 1 >= MIN_BARS
         return BarRule(self.bar_ticks, "|]" if last else "|", "", self.tonic if last else "", self.tonic_min,
-                       pickup=index == 0)
+                       pickup=index == 0, style=self.style)
 
 
-def make_plan(spec: FormSpec, meter: str, unit: str, key: str, seconds: float, qpm: float):
-    """The bar plan for a form; the free form lasts ``seconds`` at ``qpm`` quarter notes a minute."""
+def make_plan(spec: FormSpec, meter: str, unit: str, key: str, seconds: float, qpm: float,
+              style: Style = ANY_STYLE):
+    """The bar plan for a form; the free form lasts ``seconds`` at ``qpm`` quarter notes a minute; every bar
+    in ``style`` (a tune's rhythmic vocabulary) where it can be."""
     spec.validate()
     bar = meter_length(meter)
     if bar is None:
@@ -111,12 +115,12 @@ def make_plan(spec: FormSpec, meter: str, unit: str, key: str, seconds: float, q
     tonic_min = int(min(bar / unit_len, max(Fraction(1, 4), Fraction(1, 8) / unit_len)) * TICKS)  # an eighth or more
     if spec.form == "free":
         target = Fraction(seconds) * Fraction(qpm).limit_denominator(1000) / 240 / unit_len * TICKS
-        return FreePlan(bar_ticks, int(target), tonic, tonic_min)
+        return FreePlan(bar_ticks, int(target), tonic, tonic_min, style)
     form_seconds = float(spec.played_bars() * bar * 240 / Fraction(qpm).limit_denominator(1000))
     if form_seconds > MAX_SECONDS:
         raise UserError(f"Form {spec.form} with {spec.bars_per_part} bars a part lasts {form_seconds:.0f} seconds at "
                         f"this tempo, more than {MAX_SECONDS}; ask for fewer bars or a faster tempo.")
-    return FormPlan(spec, bar_ticks, tonic, tonic_min)
+    return FormPlan(spec, bar_ticks, tonic, tonic_min, style)
 
 
 def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_chars: int = 6000) -> str:

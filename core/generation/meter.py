@@ -13,6 +13,7 @@ must end on the tonic come from a :class:`BarPlan` (see :mod:`core.generation.fo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 import torch
@@ -20,12 +21,15 @@ import torch
 from core.data.abc import meter_length, parse_fraction
 from core.errors import UserError
 from core.generation.bar_machine import (  # noqa: F401 (re-exported: the names callers know the meter by)
+    ANY_STYLE,
     GRID,
     MUSIC,
+    SUFFIX_TICKS,
     SUFFIXES,
     TICKS,
     BarRule,
     State,
+    Style,
     feasible,
     feasible_reference,
     step,
@@ -89,6 +93,8 @@ class MeterConstraint:
         mask = self._masks.get(key)
         if mask is None:
             ids = allowed_ids(state, rule, self.compound, self.vocab)
+            if not ids and rule.style != ANY_STYLE:  # the tune's own vocabulary cannot close this bar: any may
+                ids = allowed_ids(state, replace(rule, style=ANY_STYLE), self.compound, self.vocab)
             if not ids:
                 raise RuntimeError(f"No character can continue the bar from {state}.")
             mask = torch.zeros(self.tokenizer.vocab_size, dtype=torch.bool)
@@ -111,6 +117,8 @@ class MeterConstraint:
         """Read one token (sampled or forced); a closed bar starts the next one."""
         c = self.tokenizer.vocab[token]
         nxt = step(self.state, c, self.rule, self.compound) if not self.done else None
+        if nxt is None and not self.done and self.rule.style != ANY_STYLE:  # as the mask's fallback allows
+            nxt = step(self.state, c, replace(self.rule, style=ANY_STYLE), self.compound)
         if nxt is None:
             raise UserError(f"{c!r} cannot come here in a bar of {self.bar_units * self.unit_len} whole notes.")
         self.state = nxt
