@@ -89,7 +89,7 @@ class MeterConstraint:
 
     def mask_for(self, state: State, rule: BarRule) -> torch.Tensor:
         """The allowed-token mask of any machine state under ``rule``, from the table of this vocabulary."""
-        key = (state._replace(notes=min(state.notes, 1)), rule)  # only whether the bar has a note matters
+        key = (_mask_key(state, rule), rule)
         mask = self._masks.get(key)
         if mask is None:
             ids = allowed_ids(state, rule, self.compound, self.vocab)
@@ -127,6 +127,16 @@ class MeterConstraint:
             self.elapsed += nxt.filled
             self.index += 1
             self._start_bar(nxt)
+
+
+def _mask_key(s: State, rule: BarRule) -> State:
+    """The state with what cannot change its mask made alike: only whether the bar has a note; and, in a bar
+    with no tonic to end on, only whether the last note is a rest, none of the tonic's bookkeeping."""
+    s = s._replace(notes=min(s.notes, 1), marks=s.marks if s.prev in "^_=,'" else 0)
+    if rule.tonic:
+        return s
+    return s._replace(pitch="Z" if s.pitch == "Z" else "A" if s.pitch else "", bar_accs="", last_pitch="",
+                      before_last="", last_chord=False)
 
 
 def allowed_ids(state: State, rule: BarRule, compound: bool, vocab: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
