@@ -18,7 +18,7 @@ from core.survey import headphones
 from survey_db import paired as pairs
 from survey_db.engine import transaction, write
 from survey_db.models import Participant, Response, Survey
-from survey_db.participants import MAX_LISTENING_MS, _participant, _require_open
+from survey_db.participants import MAX_LISTENING_MS, _active, _participant
 
 
 def screen_trial_wav(survey_token: str, participant_token: str, index: int, url: str | None = None) -> bytes:
@@ -29,7 +29,7 @@ def screen_trial_wav(survey_token: str, participant_token: str, index: int, url:
         if not 0 <= index < len(key):
             raise UserError("That headphone check trial does not exist.")
         trial = key[index]
-    return headphones.trial_wav(trial["quiet"], trial["antiphase"])
+    return headphones.trial_wav(trial["quiet"], trial.get("antiphase"), seed=trial.get("seed"))
 
 
 def submit_screen(survey_token: str, participant_token: str, answers: list[int | None], url: str | None = None) -> bool:
@@ -41,8 +41,7 @@ def submit_screen(survey_token: str, participant_token: str, answers: list[int |
         raise UserError("Please answer every trial: which tone, 1, 2 or 3, was the quietest?")
 
     def run(session) -> bool:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         if not p.screen_key:
             raise UserError("This survey has no headphone check.")
         if len(answers) != len(p.screen_key):
@@ -58,8 +57,7 @@ def finish_instructions(survey_token: str, participant_token: str, url: str | No
     """Mark the instructions (and practice trial) read."""
 
     def run(session) -> None:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         p.instructions_done = True
 
     write(run, url)
@@ -79,8 +77,7 @@ def record_choice(
         raise UserError(f"Listening time must be 0 to {MAX_LISTENING_MS} ms, not {listening_ms!r}.")
 
     def run(session) -> bool:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         if survey.design != "2afc":
             raise UserError("This survey plays one clip at a time.")
         if listening_ms < survey.min_listen_seconds * 1000:
@@ -103,9 +100,10 @@ def _single_frame(survey_id: int, url: str | None) -> pd.DataFrame:
             select(Response.plays, Participant.screen_correct)
             .join(Participant, Response.participant_id == Participant.id)
             .where(Participant.survey_id == survey_id).order_by(Response.id)).all()
-        screened = survey.headphone_screen
+        screened, margin = survey.headphone_screen, survey.margin
     df["plays"] = pd.array([r[0] for r in rows], dtype="Int64")
     df["headphone_passed"] = [pairs.passed(r[1]) if screened else None for r in rows]
+    df["preregistered_margin"] = float(margin)
     return df
 
 

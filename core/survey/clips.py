@@ -29,7 +29,7 @@ from core.data.abc import Tune
 from core.data.corpus import decode_abc
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
-from core.generation.abc_compose import default_tempo
+from core.generation.tempo import default_tempo
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 """Largest uploaded MIDI or ABC file accepted by the survey builder (1 MiB)."""

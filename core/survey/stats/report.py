@@ -33,8 +33,10 @@ def report(s: dict) -> str:
     """Plain text for the CLI: the headline, then the design's own figures."""
     lines = [s["headline"]["sentence"]]
     eq = s["equivalence"]
+    label = s.get("margin_choice", {}).get("label", "")
+    label = f", {label}" if label else ""
     if eq["ci90"] is not None:
-        lines.append(f"Equivalence (TOST, margin {eq['margin']:g}): p = {eq['p_value']:.3g}; 90% interval of the "
+        lines.append(f"Equivalence (TOST, margin {eq['margin']:g}{label}): p = {eq['p_value']:.3g}; 90% interval of the "
                      f"accuracy {_pct(eq['ci90'][0])} to {_pct(eq['ci90'][1])}.")
     if s["design"] == "single":
         return "\n".join([*lines, report_text(s)])
