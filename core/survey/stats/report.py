@@ -36,8 +36,8 @@ def report(s: dict) -> str:
     label = s.get("margin_choice", {}).get("label", "")
     label = f", {label}" if label else ""
     if eq["ci90"] is not None:
-        lines.append(f"Equivalence (TOST, margin {eq['margin']:g}{label}): p = {eq['p_value']:.3g}; 90% interval of the "
-                     f"accuracy {_pct(eq['ci90'][0])} to {_pct(eq['ci90'][1])}.")
+        lines.append(f"Equivalence (TOST, margin {eq['margin']:g}{label}): p = {eq['p_value']:.3g}; 90% interval "
+                     f"of the accuracy {_pct(eq['ci90'][0])} to {_pct(eq['ci90'][1])}.")
     if s["design"] == "single":
         return "\n".join([*lines, report_text(s)])
     o = s["overall"]
