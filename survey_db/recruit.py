@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from core.errors import UserError
 from survey_db.engine import transaction, write
 from survey_db.models import Participant, Survey
-from survey_db.places import FULL, check_room, close_when_full  # noqa: F401  (close_when_full: for callers)
+from survey_db.places import FULL, active, check_room, close_when_full, counted_finishers  # noqa: F401
 
 PLATFORMS = {
     "prolific": ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
@@ -212,3 +212,15 @@ def completion_url(survey_token: str, participant_token: str, url: str | None = 
             select(Survey.completion_url, Participant.finished_at).join(Participant, Participant.survey_id == Survey.id)
             .where(Survey.token == survey_token, Participant.token == participant_token)).first()
     return row[0] if row is not None and row[1] is not None else None
+
+
+def place_counts(survey_id: int, url: str | None = None) -> dict[str, int]:
+    """{"counted", "active", "freed"}: counted finishers, participants taking part now, and the rest (left,
+    timed out, failed the check, or finished without passing it)."""
+    with transaction(url) as session:
+        survey = session.get(Survey, survey_id)
+        if survey is None:
+            raise UserError(f"No survey with id {survey_id}.")
+        total = session.scalar(select(func.count()).select_from(Participant).where(Participant.survey_id == survey_id))
+        counted, now = counted_finishers(session, survey), active(session, survey)
+        return {"counted": counted, "active": now, "freed": int(total or 0) - counted - now}

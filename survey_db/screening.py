@@ -11,13 +11,13 @@ from __future__ import annotations
 import secrets
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import UserError
 from core.survey import headphones
 from survey_db import paired as pairs
 from survey_db.engine import transaction, write
-from survey_db.models import Participant, Response, Survey
+from survey_db.models import Clip, Participant, Response, Survey
 from survey_db.participants import MAX_LISTENING_MS, _active, _participant
 
 
@@ -51,6 +51,20 @@ def submit_screen(survey_token: str, participant_token: str, answers: list[int |
         return bool(pairs.passed(p.screen_correct, headphones.PASS_MARK))
 
     return write(run, url)
+
+
+def leave(survey_token: str, participant_token: str, url: str | None = None) -> None:
+    """A participant stops taking part: their place is freed at once (answers so far are kept; a finished
+    participant cannot leave)."""
+    from datetime import UTC, datetime
+
+    def run(session) -> None:
+        _, p = _participant(session, survey_token, participant_token)
+        if p.finished_at is not None:
+            raise UserError("You have finished this study already: there is nothing to leave.")
+        p.left_at = p.left_at or datetime.now(UTC)
+
+    write(run, url)
 
 
 def finish_instructions(survey_token: str, participant_token: str, url: str | None = None) -> None:
@@ -183,6 +197,12 @@ def survey_settings(survey_id: int, url: str | None = None) -> dict:
         s = session.get(Survey, survey_id)
         if s is None:
             raise UserError(f"There is no survey {survey_id}.")
+        counts = dict(session.execute(select(Clip.truth, func.count()).where(
+            Clip.survey_id == survey_id, Clip.is_catch.is_(False)).group_by(Clip.truth)).all())
+        catch = session.scalar(select(func.count()).select_from(Clip).where(Clip.survey_id == survey_id,
+                                                                              Clip.is_catch.is_(True)))
+        humans, machines = counts.get("human", 0), counts.get("machine", 0)
         return {"design": s.design, "margin": s.margin, "require_full_play": s.require_full_play,
-                "headphone_screen": s.headphone_screen, "screen_fail": s.screen_fail,
-                "instructions": s.instructions, "practice": s.practice, "dashboard_token": s.dashboard_token}
+                "headphone_screen": s.headphone_screen, "screen_fail": s.screen_fail, "screen_test": s.screen_test,
+                "instructions": s.instructions, "practice": s.practice, "dashboard_token": s.dashboard_token,
+                "pairings": humans * machines, "clips": humans + machines, "catch": bool(catch)}

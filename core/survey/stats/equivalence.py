@@ -187,3 +187,14 @@ def label_headline(s: dict, choice: dict) -> dict:
         sentence = f"Exploratory margin {choice['margin']:g}, not the pre-registered one: {s['headline']['sentence']}"
         out["headline"] = {**s["headline"], "sentence": sentence, "exploratory": True}
     return out
+
+
+def more_participants(n_participants: int, answers: int, margin: float, icc: float = DEFAULT_ICC) -> dict | None:
+    """How many participants the planner wants for 80% power to show equivalence, with this survey's answers per
+    participant (``answers`` / ``n_participants``), and how many more that is: {"needed", "more",
+    "answers_per_participant"}; None with no answers or a margin the planner refuses."""
+    if n_participants <= 0 or answers <= 0 or not 0 < margin <= MAX_MARGIN:
+        return None
+    per = max(1, min(1000, round(answers / n_participants)))
+    needed = plan_participants(margin, per, icc)["participants"]
+    return {"needed": needed, "more": max(0, needed - n_participants), "answers_per_participant": per}
