@@ -93,7 +93,7 @@ def _single_server(db: str, run: Path):
 
     port = free_port()
     env = {**os.environ, "TUNELAB_MODE": "survey", "SURVEY_DB_URL": db, "TUNELAB_JOINS_PER_MINUTE": "100000"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
                             stdout=open(run / "server.log", "ab"), stderr=subprocess.STDOUT, env=env)  # noqa: SIM115
     url = f"http://127.0.0.1:{port}"

@@ -105,3 +105,23 @@ def startup_warnings(settings: ServerSettings) -> tuple[str, ...]:
     for line in out:
         logging.getLogger("tunelab").warning(line)
     return out
+
+
+PRIVATE_PATHS = ("/_stcore/metrics",)
+"""Streamlit endpoints no visitor needs: its Prometheus metrics (sessions, memory, cache sizes) answer 404."""
+
+
+class HidePrivatePaths:
+    """ASGI middleware (serve.py): a request for a :data:`PRIVATE_PATHS` path, under any base path, gets 404."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "").rstrip("/") if scope.get("type") == "http" else ""
+        if path.endswith(PRIVATE_PATHS):
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Not found"})
+            return
+        await self.app(scope, receive, send)

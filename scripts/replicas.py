@@ -3,7 +3,7 @@
     python scripts/replicas.py --replicas 2 --port 8080 --database-url postgresql+psycopg://user@host/db
     python scripts/replicas.py --replicas 2 --port 8080 --private-postgres     # a throw-away cluster, to try it
 
-Each replica is `streamlit run app.py` with ``TUNELAB_MODE=survey`` (participant-only) and
+Each replica is `streamlit run serve.py` with ``TUNELAB_MODE=survey`` (participant-only) and
 ``TUNELAB_BEHIND_PROXY=1`` (the join rate limit reads nginx's ``X-Real-IP``), on its own loopback port.
 nginx listens on ``--port``, upgrades websockets (``proxy_http_version 1.1``, ``Upgrade``/``Connection``)
 and keeps each browser on one replica with a cookie it sets on the first request (``tunelab_replica``,
@@ -124,7 +124,7 @@ class Replicas:
                "SURVEY_DB_URL": self.database_url}
         log = open(self.run / f"replica-{i}.log", "ab")  # noqa: SIM115 - the process holds it
         self.procs[i] = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.ports[i]),
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.ports[i]),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)

@@ -1,0 +1,11 @@
+"""What every server runs (`streamlit run serve.py`): the app of app.py, with Streamlit's private endpoints
+(``/_stcore/metrics``) answering 404 (core.server.HidePrivatePaths). Streamlit finds ``app`` here and serves it
+with the usual command-line options (--server.port, --server.address, ...)."""
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from core.server import HidePrivatePaths, server_settings, startup_warnings
+
+startup_warnings(server_settings())  # in the server's log as it starts (TUNELAB_BEHIND_PROXY unset, ...)
+app = st.App("app.py", middleware=[Middleware(HidePrivatePaths)])
