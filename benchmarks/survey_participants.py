@@ -44,9 +44,10 @@ async def participant(url: str, token: str, listen: float, delay: float, out: di
         page = await client.run()
         page = await client.run([trigger(page.button("I agree: start"))])
         while page.of("radio"):
-            audio = page.of("audio")
-            if audio:
-                await asyncio.to_thread(client.fetch, audio[0].url)  # the browser loads the clip
+            audio = [a.url for a in page.of("audio")] + [json.loads(b.json).get("src", "")
+                                                         for b in page.of("bidi_component")]
+            for src in audio[:1]:
+                await asyncio.to_thread(client.fetch, src)  # the browser loads the clip
             await asyncio.sleep(listen)
             start = time.perf_counter()
             page = await client.run([choose(page.of("radio")[0], "A person"), trigger(page.button("Next"))])

@@ -15,6 +15,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,7 +26,7 @@ from core.server import server_settings
 from core.survey import headphones
 from survey_db import paired as pairs
 from survey_db import places, recruit
-from survey_db.engine import transaction, write
+from survey_db.engine import database_url, transaction, write
 from survey_db.models import Clip, Participant, Response, Survey
 from survey_db.paired import PublicTrial
 
@@ -295,13 +296,20 @@ def check_headphones(survey_token: str, participant_token: str, tones: int, url:
 
 
 def clip_audio(survey_token: str, participant_token: str, public_id: str, url: str | None = None) -> bytes:
-    """The WAV bytes of a clip dealt to this participant."""
+    """The WAV bytes of a clip dealt to this participant (kept in memory once read: a clip's audio never
+    changes, an edited draft's clip is a new clip)."""
     with transaction(url) as session:
         _, p = _participant(session, survey_token, participant_token)
-        clip = session.scalars(select(Clip).where(Clip.public_id == public_id)).first()
-        if clip is None or clip.id not in p.plan:
+        clip_id = session.scalar(select(Clip.id).where(Clip.public_id == public_id))
+        if clip_id is None or clip_id not in p.plan:
             raise UserError("That clip is not part of your survey.")
-        return clip.audio
+    return _clip_wav(url or database_url(), clip_id)
+
+
+@lru_cache(maxsize=48)
+def _clip_wav(url: str, clip_id: int) -> bytes:
+    with transaction(url) as session:
+        return session.scalar(select(Clip.audio).where(Clip.id == clip_id))
 
 
 def _check_answer(question: str, vote: str | None, rating: int | None) -> None:
