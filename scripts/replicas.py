@@ -88,12 +88,18 @@ def nginx_config(run: Path, port: int, replica_ports: list[int], host: str = "12
 
 
 def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:
-    """Poll ``url/_stcore/health`` until it answers; RuntimeError when the server died or never came up."""
+    """Poll ``url/_stcore/health`` until it answers, then open one warm-up session (scripts.st_client.warm_session:
+    the first session of a fresh server would see "Page not found"); RuntimeError when the server died or never
+    came up."""
     deadline = time.time() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
+                pass
+            from scripts.st_client import warm_session
+
+            warm_session(url)
+            return
         except OSError:
             if time.time() > deadline or (proc is not None and proc.poll() is not None):
                 raise RuntimeError(f"the server at {url} did not start (see its log)") from None
