@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -127,26 +126,3 @@ class HidePrivatePaths:
             return
         await self.app(scope, receive, send)
 
-
-def warm_first_session(timeout: float = 120) -> threading.Thread:
-    """In the background, once this server answers its health check, open one session on the survey page (a
-    fresh Streamlit process shows its first session "Page not found" for a non-default page; Streamlit 1.67).
-    Reads the port, address and base path from Streamlit's config; failures only cost that first visit."""
-
-    def run() -> None:
-        from streamlit import config
-
-        host = (config.get_option("server.address") or "").strip()
-        host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-        base = (config.get_option("server.baseUrlPath") or "").strip("/")
-        url = f"http://{host}:{config.get_option('server.port')}" + (f"/{base}" if base else "")
-        try:
-            from scripts.replicas import wait_healthy
-
-            wait_healthy(url, timeout=timeout)
-        except Exception:  # noqa: BLE001 - a courtesy: without it only the first visitor sees the dialog
-            logging.getLogger("tunelab").warning("TuneLab: the warm-up session did not run.")
-
-    thread = threading.Thread(target=run, name="tunelab-warm-session", daemon=True)
-    thread.start()
-    return thread
