@@ -30,7 +30,7 @@ SHOTS = "/tmp"
 def survey_server(tmp_path_factory):
     db = f"sqlite:///{tmp_path_factory.mktemp('public') / 'surveys.sqlite'}"
     proc, url = start_streamlit({"TUNELAB_MODE": "survey", "SURVEY_DB_URL": db})
-    yield url, db
+    yield url, db, proc.pid
     stop(proc)
 
 
@@ -45,9 +45,12 @@ def browser():
 
 
 def test_a_participant_only_server_refuses_every_workspace_page(survey_server, browser):
-    url, _ = survey_server
+    url, _, pid = survey_server
     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as r:
         assert r.status == 200  # the health check stays
+    from benchmarks.survey_participants import torch_loaded
+
+    assert not torch_loaded(pid)  # a participant-only server never imports torch (a warm-up session ran)
     with pytest.raises(urllib.error.HTTPError, match="404"):
         urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=5)  # no metrics for the public
     page = browser.new_page()
@@ -85,7 +88,7 @@ def _screen(page, answers: list[int]) -> None:
 
 @pytest.mark.parametrize("design", ["single", "2afc"])
 def test_quota_walk_screen_out_abandon_and_close(design, survey_server, browser):
-    url, db = survey_server
+    url, db, _ = survey_server
     survey_id, token = survey(db, design, 3, headphone_screen=True, screen_fail="end")
     recruit.set_screenout(survey_id, recruit.ScreenOut("https://example.org/screened?cc=SO1", "SO1", 0.04), db)
     page = browser.new_page()
