@@ -86,6 +86,6 @@ def platform_links(token: str) -> None:
     st.markdown("**Participant link** (a survey takes answers only while open):")
     st.code(links["plain"], language=None)
     st.markdown("**Prolific** study URL (Prolific fills in the ids):")
-    st.code(links["prolific"], language=None)
+    st.code(links["prolific"], language=None, wrap_lines=True)
     st.markdown("**MTurk** external question URL (MTurk adds workerId, assignmentId and hitId):")
     st.code(links["mturk"], language=None)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import UserError
 from pages.common import draft_editor
-from pages.common.admin import platform_links, require_admin
+from pages.common.admin import ask_public_url, platform_links, require_admin
 from survey_db import recruit, screening, store
 
 ACTIONS = {"open": "Open", "paused": "Pause", "closed": "Close"}
@@ -32,6 +32,7 @@ if notice := st.session_state.pop("a_notice", None):
     st.success(notice)
 extra = screening.survey_settings(chosen.id)
 st.markdown(f"**Status: {chosen.status}** · design {extra['design']} · equivalence margin ±{extra['margin']:g}")
+ask_public_url()
 platform_links(chosen.token)
 columns = st.columns(3)
 for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
