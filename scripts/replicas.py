@@ -124,8 +124,8 @@ class Replicas:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start_replica(self, i: int, timeout: float = 120) -> None:
-        """Start (or restart) replica ``i`` on its port and wait for its health check."""
+    def start_replica(self, i: int, timeout: float = 120, wait: bool = True) -> None:
+        """Start (or restart) replica ``i`` on its port and (unless not ``wait``) wait for its health check."""
         env = {**os.environ, **self.env, "TUNELAB_MODE": "survey", "TUNELAB_BEHIND_PROXY": "1",
                "SURVEY_DB_URL": self.database_url}
         log = open(self.run / f"replica-{i}.log", "ab")  # noqa: SIM115 - the process holds it
@@ -133,10 +133,11 @@ class Replicas:
             [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.ports[i]),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)
+        if wait:
+            wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)
 
     def start(self) -> Replicas:
-        """Migrate the database once, start the replicas one by one, then nginx."""
+        """Migrate the database once, start the replicas together, wait for each, then start nginx."""
         if not Path(NGINX).exists():
             raise RuntimeError("nginx is not installed: apt-get install nginx (scripts/system-deps.sh does)")
         self.run.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,9 @@ class Replicas:
 
         get_engine(self.database_url)  # the schema, before several processes race to make it
         for i in range(self.n):
-            self.start_replica(i)
+            self.start_replica(i, wait=False)
+        for i in range(self.n):
+            wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], 120)
         conf = self.run / "nginx.conf"
         conf.write_text(nginx_config(self.run, self.port, self.ports, self.host))
         self.nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(self.run), "-g", "daemon off;"],
