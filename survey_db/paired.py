@@ -139,7 +139,6 @@ def store_choice(session, survey: Survey, participant: Participant, position: in
     done, total = trial_counts(session, participant)
     if done == total and not survey.ask_comment:
         participant.finished_at = datetime.now(UTC)
-        session.flush()
         places.close_when_full(session, survey)  # in this transaction: the quota closes 2AFC surveys too
     return True
 

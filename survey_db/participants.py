@@ -381,7 +381,6 @@ def finish(survey_token: str, participant_token: str, comment: str | None, url: 
             raise UserError("Please answer every clip before finishing.")
         p.comment = comment
         p.finished_at = p.finished_at or datetime.now(UTC)
-        session.flush()
         places.close_when_full(session, survey)
 
     write(run, url)

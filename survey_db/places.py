@@ -9,7 +9,9 @@ within ``abandon_minutes``. A participant silent for longer has timed out: their
 
 The survey closes itself when its counted finishers reach the quota: :func:`close_when_full`, called in the
 same transaction as the answer that finishes a participant, in either design, after locking the survey row
-(``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers).
+(``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers). The lock comes before
+the finisher's row is written a second time in that transaction: that write makes PostgreSQL re-check the
+foreign key, a key-share lock on the survey row, and two finishers holding one each would deadlock.
 """
 
 from __future__ import annotations
@@ -66,7 +68,11 @@ def close_when_full(session, survey: Survey) -> None:
     """Close the survey once its counted finishers reach the quota (called when a participant finishes)."""
     if not survey.max_participants:
         return
-    status = session.scalar(select(Survey.status).where(Survey.id == survey.id).with_for_update())
+    # lock first: writing the finisher's row again first would take a key-share lock on the survey row
+    # (PostgreSQL's foreign-key check), and two finishers would deadlock
+    with session.no_autoflush:
+        status = session.scalar(select(Survey.status).where(Survey.id == survey.id).with_for_update())
+    session.flush()
     if status == "open" and counted_finishers(session, survey) >= survey.max_participants:
         survey.status = "closed"
 
