@@ -97,9 +97,10 @@ def test_quota_walk_screen_out_abandon_and_close(design, survey_server, browser)
     screened = recruit.find_participation(token, recruit.LinkIds("prolific", "screened1"), db)
     _screen(page, [1 + k % 3 for k in key(token, screened, db)])  # every answer wrong
     page.get_by_text("Your screen-out code:").wait_for(timeout=30_000)
-    assert page.get_by_text("SO1", exact=True).count() == 1
-    assert page.get_by_role("link", name="Return to the study site").get_attribute("href") \
-        == "https://example.org/screened?cc=SO1"
+    page.get_by_text("SO1", exact=True).wait_for(timeout=30_000)  # the page renders element by element
+    back = page.get_by_role("link", name="Return to the study site")
+    back.wait_for(timeout=30_000)
+    assert back.get_attribute("href") == "https://example.org/screened?cc=SO1"
     page.screenshot(path=f"{SHOTS}/screened-out-{design}.png")
 
     abandoned, joined = P.join(token, db), time.monotonic()  # joins and is never heard from again
@@ -114,13 +115,13 @@ def test_quota_walk_screen_out_abandon_and_close(design, survey_server, browser)
     last = recruit.find_participation(token, recruit.LinkIds("prolific", "last3"), db)
     _screen(page, key(token, last, db))
     choice = "The first piece" if design == "2afc" else "A person"
-    for _ in range(2):
-        page.get_by_role("button", name="Next").wait_for(timeout=30_000)
+    unit = "Pair" if design == "2afc" else "Clip"
+    for i in range(2):
+        page.get_by_role("heading", name=f"{unit} {i + 1} of 2").wait_for(timeout=30_000)
         page.get_by_test_id("stRadioGroup").get_by_text(choice, exact=True).click()
         page.get_by_role("button", name="Next").click()
-        page.wait_for_timeout(500)
     page.get_by_text("Thank you! Your answers are saved.").wait_for(timeout=30_000)
-    assert page.get_by_role("link", name="Finish and return to the study site").count() == 1
+    page.get_by_role("link", name="Finish and return to the study site").wait_for(timeout=30_000)
     page.screenshot(path=f"{SHOTS}/finished-{design}.png")
     assert P.public_survey(token, db).status == "closed"  # the third counted finisher closed it
     assert recruit.place_counts(survey_id, db) == {"counted": 3, "active": 0, "freed": 2}
