@@ -228,3 +228,15 @@ def test_store_keeps_the_screen_test(tmp_path):
     with pytest.raises(UserError, match="headphone check must be one of"):
         store.SurveySpec(title="x", screen_test="beats").validate()
     assert places.aware(None) is None and clips()  # the helpers stay importable
+
+
+def test_platform_links_and_a_bad_public_address():
+    from core.survey.links import check_public_url, participant_links
+
+    links = participant_links("https://survey.example.org/", "tok")
+    assert links["plain"] == links["mturk"] == "https://survey.example.org/survey?s=tok"
+    assert links["prolific"] == ("https://survey.example.org/survey?s=tok&PROLIFIC_PID={{%PROLIFIC_PID%}}"
+                                 "&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}")
+    for bad in ("survey.example.org", "ftp://x", "https://a b", "https://x/?s=1"):
+        with pytest.raises(UserError, match="public address must look like"):
+            check_public_url(bad)
