@@ -16,11 +16,11 @@ ADDRESS ?= 0.0.0.0
 
 run: setup
 	@$(PY) -m core admin-password  # first run: makes the survey admin password and prints it once
-	$(PY) -m streamlit run app.py --server.headless true --server.address localhost --server.port $(PORT)
+	$(PY) -m streamlit run serve.py --server.headless true --server.address localhost --server.port $(PORT)
 
 # Participant-only: the survey page and /_stcore/health, nothing else, reachable from other machines.
 serve-survey: setup
-	TUNELAB_MODE=survey $(PY) -m streamlit run app.py --server.headless true --server.address $(ADDRESS) \
+	TUNELAB_MODE=survey $(PY) -m streamlit run serve.py --server.headless true --server.address $(ADDRESS) \
 		--server.port $(PORT) --client.toolbarMode minimal
 
 test: setup

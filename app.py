@@ -1,25 +1,28 @@
 """TuneLab: compose folk tunes with neural networks and hear them at once.
 
-Run with `make run` (or `streamlit run app.py`). Page scripts live in pages/views/ and only call core.
+Run with `make run` (or `streamlit run serve.py`). Page scripts live in pages/views/ and only call core.
 """
 
 import streamlit as st
 
-from core.server import server_settings
-from pages.common.warm import warm_server  # light: no model code is imported before the first page draws
+from core.server import server_settings, startup_warnings
 
 # An emoji favicon is drawn in the page; a :material/...: one would be fetched from a font host.
 st.set_page_config(page_title="TuneLab", page_icon="🎵", layout="wide")
-if not server_settings().participant_only:
+settings = server_settings()
+startup_warnings(settings)  # once per process, in the server's log
+if not settings.participant_only:
+    from pages.common.warm import warm_server  # light, and never imported on a participant-only server
+
     warm_server()  # the first visit starts it: the default model is warm before the first Generate
 
-# A participant-only server (TUNELAB_MODE=survey, `make serve-survey`): any other path shows this page.
-# (A comment, not a string: Streamlit's magic would print a bare string on the page.)
-SURVEY = st.Page("pages/views/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey",
-                 default=server_settings().participant_only)
-
-navigation = st.navigation(
-    [SURVEY] if server_settings().participant_only else [
+SURVEY = st.Page("pages/views/survey.py", title="Survey", icon=":material/how_to_vote:", url_path="survey")
+if settings.participant_only:
+    # TUNELAB_MODE=survey (`make serve-survey`): "/" and "/survey" show the survey; any other path shows it too.
+    pages = [st.Page("pages/views/participant_home.py", title="Survey", icon=":material/how_to_vote:",
+                     default=True), SURVEY]
+else:
+    pages = [
         st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/views/compose.py", title="Compose", icon=":material/music_note:", url_path="compose"),
         st.Page("pages/views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
@@ -30,8 +33,8 @@ navigation = st.navigation(
         st.Page("pages/views/survey_admin.py", title="Survey admin", icon=":material/admin_panel_settings:",
                 url_path="survey-admin"),
         st.Page("pages/views/results.py", title="Results", icon=":material/query_stats:", url_path="results"),
-    ],
-    # a survey link (or a participant-only server) shows the participant the survey only
-    position="hidden" if "s" in st.query_params or server_settings().participant_only else "sidebar",
-)
+    ]
+# a survey link (or a participant-only server) shows the participant the survey only
+navigation = st.navigation(pages, position="hidden" if "s" in st.query_params or settings.participant_only
+                           else "sidebar")
 navigation.run()

@@ -44,9 +44,10 @@ async def participant(url: str, token: str, listen: float, delay: float, out: di
         page = await client.run()
         page = await client.run([trigger(page.button("I agree: start"))])
         while page.of("radio"):
-            audio = page.of("audio")
-            if audio:
-                await asyncio.to_thread(client.fetch, audio[0].url)  # the browser loads the clip
+            audio = [a.url for a in page.of("audio")] + [json.loads(b.json).get("src", "")
+                                                         for b in page.of("bidi_component")]
+            for src in audio[:1]:
+                await asyncio.to_thread(client.fetch, src)  # the browser loads the clip
             await asyncio.sleep(listen)
             start = time.perf_counter()
             page = await client.run([choose(page.of("radio")[0], "A person"), trigger(page.button("Next"))])
@@ -87,13 +88,18 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def torch_loaded(pid: int) -> bool:
+    """Whether a process has torch's library mapped (Linux /proc)."""
+    return any("libtorch" in line for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
+
+
 def _single_server(db: str, run: Path):
-    """One participant-only server on ``db``; returns (url, rss sampler, stop)."""
+    """One participant-only server on ``db``; returns (url, rss sampler, stop, its pid)."""
     import subprocess
 
     port = free_port()
     env = {**os.environ, "TUNELAB_MODE": "survey", "SURVEY_DB_URL": db, "TUNELAB_JOINS_PER_MINUTE": "100000"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
                             stdout=open(run / "server.log", "ab"), stderr=subprocess.STDOUT, env=env)  # noqa: SIM115
     url = f"http://127.0.0.1:{port}"
@@ -103,7 +109,7 @@ def _single_server(db: str, run: Path):
         proc.terminate()
         proc.wait(timeout=20)
 
-    return url, lambda: [rss_mb(proc.pid)], stop
+    return url, lambda: [rss_mb(proc.pid)], stop, proc.pid
 
 
 def main() -> int:
@@ -136,14 +142,17 @@ def main() -> int:
             cluster.start()
             url, sample, stop = cluster.url, cluster.rss_mb, cluster.stop
             warm = [f"http://127.0.0.1:{port}" for port in cluster.ports]  # each replica directly
+            pids = [p.pid for p in cluster.procs if p is not None]
         else:
-            url, sample, stop = _single_server(db, run)
-            warm = [url]
+            url, sample, stop, pid = _single_server(db, run)
+            warm, pids = [url], [pid]
         stored_before = 0
+        started = sum(sample())  # after the server's own warm-up session, before any participant
         try:
             for server in warm:  # warm-up: the first session of a server imports torch and music21
                 asyncio.run(crowd(server, token, 1, 0.0, 0.0, sample))
             before = sum(sample())
+            with_torch = any(torch_loaded(p) for p in pids)
             stored_before = len(store.responses_frame(survey_id, db))
             result = asyncio.run(crowd(url, token, args.participants, args.listen, args.ramp, sample))
         finally:
@@ -161,7 +170,8 @@ def main() -> int:
         "votes_doubled": max(stored - result["acknowledged"], 0),
         "errors": len(result["errors"]), "seconds": round(result["seconds"], 1),
         "memory_per_session_mb": round((result["peak_rss_mb"] - before) / args.participants, 1),
-        "server_rss_before_mb": round(before), "server_rss_peak_mb": round(result["peak_rss_mb"]),
+        "server_rss_start_mb": round(started), "server_rss_before_mb": round(before),
+        "server_rss_peak_mb": round(result["peak_rss_mb"]), "torch_loaded": with_torch,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end",
     }
     if args.json:
@@ -172,7 +182,8 @@ def main() -> int:
               f"{figures['answers']} answers; finished {figures['finished']}; votes lost {figures['votes_lost']}, "
               f"doubled {figures['votes_doubled']}; errors {figures['errors']}; memory per session "
               f"{figures['memory_per_session_mb']} MB ({figures['server_rss_before_mb']} -> "
-              f"{figures['server_rss_peak_mb']} MB); {figures['seconds']} s")
+              f"{figures['server_rss_peak_mb']} MB; {figures['server_rss_start_mb']} MB at start; torch "
+              f"{'loaded' if figures['torch_loaded'] else 'not loaded'}); {figures['seconds']} s; {figures['machine']}")
     for error in result["errors"][:5]:
         print("  ", error)
     return 0

@@ -9,14 +9,18 @@ Read from environment variables, so `make serve-survey` and a replica script set
 - ``TUNELAB_UPLOAD_MAX_DAYS``: uploads older than this are removed (default 7 days).
 - ``TUNELAB_JOINS_PER_MINUTE``: survey joins one client (IP address) may make a minute (default 10).
 - ``TUNELAB_BEHIND_PROXY``: ``1`` when a reverse proxy (nginx) sets ``X-Real-IP``; only then is that header
-  trusted as the client's address (otherwise anyone could send one to dodge the join rate limit).
+  trusted as the client's address (otherwise anyone could send one to dodge the join rate limit). Without it,
+  every client whose address is unknown or loopback (as all are behind a proxy on the same host) shares one
+  join limit, and the server says so in its log when it starts.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.errors import UserError
 
@@ -86,3 +90,39 @@ def client_address(peer: str | None, headers: dict, settings: ServerSettings) ->
 def beyond_loopback(address: str | None) -> bool:
     """Whether a server bound to ``address`` can be reached from other machines (unset binds everywhere)."""
     return (address or "").strip() not in LOOPBACK
+
+
+PROXY_WARNING = ("TuneLab: TUNELAB_BEHIND_PROXY is not set, so clients whose address is unknown or loopback share "
+                 "one join limit of {n} a minute per survey; behind a reverse proxy on this host (nginx, a TLS "
+                 "terminator) that is every participant: set TUNELAB_BEHIND_PROXY=1 and have the proxy send "
+                 "X-Real-IP (see the README's deployment section).")
+
+
+@lru_cache(maxsize=1)
+def startup_warnings(settings: ServerSettings) -> tuple[str, ...]:
+    """Log, once per process, what a server's operator should know (the shared join limit without a proxy)."""
+    out = () if settings.behind_proxy else (PROXY_WARNING.format(n=settings.joins_per_minute),)
+    for line in out:
+        logging.getLogger("tunelab").warning(line)
+    return out
+
+
+PRIVATE_PATHS = ("/_stcore/metrics",)
+"""Streamlit endpoints no visitor needs: its Prometheus metrics (sessions, memory, cache sizes) answer 404."""
+
+
+class HidePrivatePaths:
+    """ASGI middleware (serve.py): a request for a :data:`PRIVATE_PATHS` path, under any base path, gets 404."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "").rstrip("/") if scope.get("type") == "http" else ""
+        if path.endswith(PRIVATE_PATHS):
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Not found"})
+            return
+        await self.app(scope, receive, send)
+

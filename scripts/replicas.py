@@ -3,7 +3,7 @@
     python scripts/replicas.py --replicas 2 --port 8080 --database-url postgresql+psycopg://user@host/db
     python scripts/replicas.py --replicas 2 --port 8080 --private-postgres     # a throw-away cluster, to try it
 
-Each replica is `streamlit run app.py` with ``TUNELAB_MODE=survey`` (participant-only) and
+Each replica is `streamlit run serve.py` with ``TUNELAB_MODE=survey`` (participant-only) and
 ``TUNELAB_BEHIND_PROXY=1`` (the join rate limit reads nginx's ``X-Real-IP``), on its own loopback port.
 nginx listens on ``--port``, upgrades websockets (``proxy_http_version 1.1``, ``Upgrade``/``Connection``)
 and keeps each browser on one replica with a cookie it sets on the first request (``tunelab_replica``,
@@ -88,12 +88,18 @@ def nginx_config(run: Path, port: int, replica_ports: list[int], host: str = "12
 
 
 def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:
-    """Poll ``url/_stcore/health`` until it answers; RuntimeError when the server died or never came up."""
+    """Poll ``url/_stcore/health`` until it answers, then open one warm-up session (scripts.st_client.warm_session:
+    the first session of a fresh server would see "Page not found"); RuntimeError when the server died or never
+    came up."""
     deadline = time.time() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
+                pass
+            from scripts.st_client import warm_session
+
+            warm_session(url)
+            return
         except OSError:
             if time.time() > deadline or (proc is not None and proc.poll() is not None):
                 raise RuntimeError(f"the server at {url} did not start (see its log)") from None
@@ -118,19 +124,20 @@ class Replicas:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start_replica(self, i: int, timeout: float = 120) -> None:
-        """Start (or restart) replica ``i`` on its port and wait for its health check."""
+    def start_replica(self, i: int, timeout: float = 120, wait: bool = True) -> None:
+        """Start (or restart) replica ``i`` on its port and (unless not ``wait``) wait for its health check."""
         env = {**os.environ, **self.env, "TUNELAB_MODE": "survey", "TUNELAB_BEHIND_PROXY": "1",
                "SURVEY_DB_URL": self.database_url}
         log = open(self.run / f"replica-{i}.log", "ab")  # noqa: SIM115 - the process holds it
         self.procs[i] = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.ports[i]),
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.ports[i]),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)
+        if wait:
+            wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], timeout)
 
     def start(self) -> Replicas:
-        """Migrate the database once, start the replicas one by one, then nginx."""
+        """Migrate the database once, start the replicas together, wait for each, then start nginx."""
         if not Path(NGINX).exists():
             raise RuntimeError("nginx is not installed: apt-get install nginx (scripts/system-deps.sh does)")
         self.run.mkdir(parents=True, exist_ok=True)
@@ -140,7 +147,9 @@ class Replicas:
 
         get_engine(self.database_url)  # the schema, before several processes race to make it
         for i in range(self.n):
-            self.start_replica(i)
+            self.start_replica(i, wait=False)
+        for i in range(self.n):
+            wait_healthy(f"http://127.0.0.1:{self.ports[i]}", self.procs[i], 120)
         conf = self.run / "nginx.conf"
         conf.write_text(nginx_config(self.run, self.port, self.ports, self.host))
         self.nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(self.run), "-g", "daemon off;"],

@@ -132,3 +132,19 @@ def choose(radio, option: str) -> WidgetState:
     state = WidgetState(id=radio.id)
     state.string_value = option
     return state
+
+
+async def _open_once(base_url: str, path: str, timeout: float) -> None:
+    client = StreamlitClient(base_url, path)
+    try:
+        await client.connect(timeout)
+        await client.run(timeout=timeout)
+    finally:
+        await client.close()
+
+
+def warm_session(base_url: str, path: str = "survey", timeout: float = 60) -> None:
+    """Open one session on ``path`` and run its page once. A fresh Streamlit process answers its first session's
+    request for a non-default page with a "Page not found" dialog (seen with Streamlit 1.67); after one session,
+    never again. serve.py does this itself at start; launchers that wait for a server call it too."""
+    asyncio.run(_open_once(base_url, path, timeout))

@@ -102,7 +102,7 @@ def settings(survey_id: int, url: str | None = None) -> SurveySpec:
             min_listen_seconds=s.min_listen_seconds, completion_code=s.completion_code, policy=dict(s.policy or {}),
             design=s.design, margin=s.margin, require_full_play=s.require_full_play,
             headphone_screen=s.headphone_screen, screen_fail=s.screen_fail, instructions=s.instructions,
-            practice=s.practice,
+            practice=s.practice, screen_test=s.screen_test,
         )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES = ("draft", "open", "paused", "closed")
 DESIGNS = ("single", "2afc")  # one clip at a time (vote and/or rating); paired forced choice
+SCREEN_TESTS = ("woods", "huggins")  # the headphone check: Woods et al. 2017, or Huggins pitch (Milne et al. 2021)
 SCREEN_FAIL = ("flag", "end")  # a failed headphone check: flag the participant, or end their visit politely
 QUESTIONS = ("binary", "rating", "both")
 TRUTHS = ("human", "machine")
@@ -51,6 +52,8 @@ class Survey(Base):
         CheckConstraint("margin > 0 AND margin < 0.5", name="ck_survey_margin"),
         CheckConstraint("screen_fail IN ('flag', 'end')", name="ck_survey_screen_fail"),
         UniqueConstraint("dashboard_token", name="uq_survey_dashboard_token"),
+        CheckConstraint("screen_test IN ('woods', 'huggins')", name="ck_survey_screen_test"),
+        CheckConstraint("abandon_minutes > 0", name="ck_survey_abandon_minutes"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -79,6 +82,12 @@ class Survey(Base):
     # recruitment (survey_db.recruit): where a finished participant is sent, and how many the survey takes
     completion_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     max_participants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: no quota
+    # issue 23 (migration 0004): where a screened-out participant is sent, when a silent visit frees its place,
+    # and which headphone check is given
+    screenout_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    screenout_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    abandon_minutes: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
+    screen_test: Mapped[str] = mapped_column(String(10), default="woods", server_default="woods")
 
 
 class Clip(Base):
@@ -131,6 +140,9 @@ class Participant(Base):
     study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     client_key: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # issue 23: the last answer (a visit silent for the survey's abandon_minutes frees its place), and leaving
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Response(Base):

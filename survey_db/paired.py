@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.errors import UserError
+from survey_db import places
 from survey_db.engine import transaction
 from survey_db.models import Clip, Participant, Survey, Trial
 
@@ -138,6 +139,7 @@ def store_choice(session, survey: Survey, participant: Participant, position: in
     done, total = trial_counts(session, participant)
     if done == total and not survey.ask_comment:
         participant.finished_at = datetime.now(UTC)
+        places.close_when_full(session, survey)  # in this transaction: the quota closes 2AFC surveys too
     return True
 
 
@@ -159,7 +161,7 @@ def trials_frame(survey_id: int, url: str | None = None) -> pd.DataFrame:
             .join(human, Trial.human_clip_id == human.id).join(machine, Trial.machine_clip_id == machine.id)
             .where(Participant.survey_id == survey_id, Trial.chosen_position.is_not(None))
             .order_by(Trial.answered_at, Trial.id)).all()
-        screened = survey.headphone_screen
+        screened, margin = survey.headphone_screen, survey.margin
     columns = ["participant", "human_clip", "machine_clip", "human_position", "chosen_position", "model",
                "listening_ms", "plays", "is_catch", "screen_correct"]
     df = pd.DataFrame(rows, columns=columns)
@@ -168,6 +170,7 @@ def trials_frame(survey_id: int, url: str | None = None) -> pd.DataFrame:
     df["model"] = df["model"].where(~df["is_catch"].astype(bool), None)
     df["headphone_passed"] = [passed(c) if screened else None for c in df["screen_correct"]]
     df["plays"] = df["plays"].astype("Int64")
+    df["preregistered_margin"] = float(margin)
     return df.drop(columns=["screen_correct"])
 
 

@@ -15,6 +15,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,8 +25,8 @@ from core.errors import UserError
 from core.server import server_settings
 from core.survey import headphones
 from survey_db import paired as pairs
-from survey_db import recruit
-from survey_db.engine import transaction, write
+from survey_db import places, recruit
+from survey_db.engine import database_url, transaction, write
 from survey_db.models import Clip, Participant, Response, Survey
 from survey_db.paired import PublicTrial
 
@@ -64,12 +65,14 @@ class PublicSurvey:
     screen_fail: str = "flag"
     instructions: str = ""
     practice: bool = False
+    screen_test: str = "woods"
 
 
 @dataclass(frozen=True)
 class ParticipantState:
     """Where a participant is: step is "demographics", "headphones" (volume check), "screen" (the headphone
-    check), "screened_out" (failed it, where the survey ends visits then), "instructions", "clip", "pair"
+    check), "screened_out" (failed it, where the survey ends visits then), "left" (left the study), "timed_out" (silent
+    longer than the survey's abandon time: the place went to someone else), "instructions", "clip", "pair"
     (2AFC), "comment" or "done".
 
     answered/total count clips (trials in 2AFC); clip is the public id of the next clip (step "clip"), trial
@@ -129,7 +132,7 @@ def _public(survey: Survey) -> PublicSurvey:
         headphone_check=survey.headphone_check, min_listen_seconds=survey.min_listen_seconds,
         policy=dict(survey.policy or {}), design=survey.design, require_full_play=survey.require_full_play,
         headphone_screen=survey.headphone_screen, screen_fail=survey.screen_fail, instructions=survey.instructions,
-        practice=survey.practice,
+        practice=survey.practice, screen_test=survey.screen_test,
     )
 
 
@@ -172,7 +175,7 @@ def join(survey_token: str, url: str | None = None, ids: recruit.LinkIds | None 
                                       survey.clips_per_participant, rng)
         participant = Participant(
             survey_id=survey.id, token=secrets.token_hex(16), plan=plan, headphone_tones=rng.randint(2, 5),
-            screen_key=headphones.new_key(rng) if survey.headphone_screen else None,
+            screen_key=headphones.new_key(rng, test=survey.screen_test) if survey.headphone_screen else None,
         )
         recruit.label(participant, ids, client)
         session.add(participant)
@@ -199,6 +202,15 @@ def _participant(session, survey_token: str, participant_token: str) -> tuple[Su
     return row[0], row[1]
 
 
+def _active(session, survey_token: str, participant_token: str) -> tuple[Survey, Participant]:
+    """The survey and participant of a write: UserError unless the survey is open and the participant still
+    holds a place (not left, not timed out); the participant is noted as seen now."""
+    survey, p = _participant(session, survey_token, participant_token)
+    _require_open(survey)
+    places.touch(survey, p)
+    return survey, p
+
+
 def _answered(session, participant: Participant) -> set[int]:
     return set(session.scalars(select(Response.clip_id).where(Response.participant_id == participant.id)))
 
@@ -216,15 +228,19 @@ def state(survey_token: str, participant_token: str, url: str | None = None) -> 
             remaining, p_total = ([trial] if trial else []), total
         else:
             p_total = len(p.plan)
-        screened_out = survey.screen_fail == "end" and pairs.passed(p.screen_correct) is False
-        if survey.ask_demographics and not p.demographics_done:
+        screened_out = survey.screen_fail == "end" and places.failed_screen(survey, p)
+        if p.left_at is not None:
+            step = "left"
+        elif screened_out:
+            step = "screened_out"
+        elif places.timed_out(survey, p):
+            step = "timed_out"
+        elif survey.ask_demographics and not p.demographics_done:
             step = "demographics"
         elif survey.headphone_check and not p.headphone_ok:
             step = "headphones"
         elif survey.headphone_screen and p.screen_correct is None:
             step = "screen"
-        elif screened_out:
-            step = "screened_out"
         elif (survey.instructions or survey.practice) and not p.instructions_done:
             step = "instructions"
         elif trial is not None:
@@ -260,8 +276,7 @@ def save_demographics(
     _one_of(listening_habits, LISTENING_HABITS, "Listening habits")
 
     def run(session) -> None:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         p.age_band, p.musical_training, p.listening_habits = age_band, musical_training, listening_habits
         p.demographics_done = True
 
@@ -272,8 +287,7 @@ def check_headphones(survey_token: str, participant_token: str, tones: int, url:
     """Whether the participant counted the tones of their volume check right; a right answer is stored."""
 
     def run(session) -> bool:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         if tones == p.headphone_tones:
             p.headphone_ok = True
         return tones == p.headphone_tones
@@ -282,13 +296,20 @@ def check_headphones(survey_token: str, participant_token: str, tones: int, url:
 
 
 def clip_audio(survey_token: str, participant_token: str, public_id: str, url: str | None = None) -> bytes:
-    """The WAV bytes of a clip dealt to this participant."""
+    """The WAV bytes of a clip dealt to this participant (kept in memory once read: a clip's audio never
+    changes, an edited draft's clip is a new clip)."""
     with transaction(url) as session:
         _, p = _participant(session, survey_token, participant_token)
-        clip = session.scalars(select(Clip).where(Clip.public_id == public_id)).first()
-        if clip is None or clip.id not in p.plan:
+        clip_id = session.scalar(select(Clip.id).where(Clip.public_id == public_id))
+        if clip_id is None or clip_id not in p.plan:
             raise UserError("That clip is not part of your survey.")
-        return clip.audio
+    return _clip_wav(url or database_url(), clip_id)
+
+
+@lru_cache(maxsize=48)
+def _clip_wav(url: str, clip_id: int) -> bytes:
+    with transaction(url) as session:
+        return session.scalar(select(Clip.audio).where(Clip.id == clip_id))
 
 
 def _check_answer(question: str, vote: str | None, rating: int | None) -> None:
@@ -321,8 +342,7 @@ def record_vote(
         raise UserError(f"Listening time must be 0 to {MAX_LISTENING_MS} ms, not {listening_ms!r}.")
 
     def run(session) -> bool:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         clip_id = session.scalar(select(Clip.id).where(Clip.public_id == public_id, Clip.survey_id == survey.id))
         if clip_id is None or clip_id not in p.plan:
             raise UserError("That clip is not part of your survey.")
@@ -341,7 +361,7 @@ def record_vote(
             n = session.scalar(select(func.count()).select_from(Response).where(Response.participant_id == p.id))
             if n == len(p.plan):
                 p.finished_at = datetime.now(UTC)
-                recruit.close_when_full(session, survey)
+                places.close_when_full(session, survey)
         return stored
 
     return write(run, url)
@@ -354,15 +374,13 @@ def finish(survey_token: str, participant_token: str, comment: str | None, url: 
         raise UserError(f"Your comment has {len(comment):,} characters; please keep it under {MAX_COMMENT_CHARS:,}.")
 
     def run(session) -> None:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         done, total = pairs.trial_counts(session, p) if survey.design == "2afc" else (len(_answered(session, p)),
                                                                                    len(p.plan))
         if done < total:
             raise UserError("Please answer every clip before finishing.")
         p.comment = comment
         p.finished_at = p.finished_at or datetime.now(UTC)
-        session.flush()
-        recruit.close_when_full(session, survey)
+        places.close_when_full(session, survey)
 
     write(run, url)

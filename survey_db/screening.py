@@ -11,14 +11,14 @@ from __future__ import annotations
 import secrets
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import UserError
 from core.survey import headphones
 from survey_db import paired as pairs
 from survey_db.engine import transaction, write
-from survey_db.models import Participant, Response, Survey
-from survey_db.participants import MAX_LISTENING_MS, _participant, _require_open
+from survey_db.models import Clip, Participant, Response, Survey
+from survey_db.participants import MAX_LISTENING_MS, _active, _participant
 
 
 def screen_trial_wav(survey_token: str, participant_token: str, index: int, url: str | None = None) -> bytes:
@@ -29,7 +29,7 @@ def screen_trial_wav(survey_token: str, participant_token: str, index: int, url:
         if not 0 <= index < len(key):
             raise UserError("That headphone check trial does not exist.")
         trial = key[index]
-    return headphones.trial_wav(trial["quiet"], trial["antiphase"])
+    return headphones.trial_wav(trial["quiet"], trial.get("antiphase"), seed=trial.get("seed"))
 
 
 def submit_screen(survey_token: str, participant_token: str, answers: list[int | None], url: str | None = None) -> bool:
@@ -41,8 +41,7 @@ def submit_screen(survey_token: str, participant_token: str, answers: list[int |
         raise UserError("Please answer every trial: which tone, 1, 2 or 3, was the quietest?")
 
     def run(session) -> bool:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         if not p.screen_key:
             raise UserError("This survey has no headphone check.")
         if len(answers) != len(p.screen_key):
@@ -54,12 +53,25 @@ def submit_screen(survey_token: str, participant_token: str, answers: list[int |
     return write(run, url)
 
 
+def leave(survey_token: str, participant_token: str, url: str | None = None) -> None:
+    """A participant stops taking part: their place is freed at once (answers so far are kept; a finished
+    participant cannot leave)."""
+    from datetime import UTC, datetime
+
+    def run(session) -> None:
+        _, p = _participant(session, survey_token, participant_token)
+        if p.finished_at is not None:
+            raise UserError("You have finished this study already: there is nothing to leave.")
+        p.left_at = p.left_at or datetime.now(UTC)
+
+    write(run, url)
+
+
 def finish_instructions(survey_token: str, participant_token: str, url: str | None = None) -> None:
     """Mark the instructions (and practice trial) read."""
 
     def run(session) -> None:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         p.instructions_done = True
 
     write(run, url)
@@ -79,8 +91,7 @@ def record_choice(
         raise UserError(f"Listening time must be 0 to {MAX_LISTENING_MS} ms, not {listening_ms!r}.")
 
     def run(session) -> bool:
-        survey, p = _participant(session, survey_token, participant_token)
-        _require_open(survey)
+        survey, p = _active(session, survey_token, participant_token)
         if survey.design != "2afc":
             raise UserError("This survey plays one clip at a time.")
         if listening_ms < survey.min_listen_seconds * 1000:
@@ -103,9 +114,10 @@ def _single_frame(survey_id: int, url: str | None) -> pd.DataFrame:
             select(Response.plays, Participant.screen_correct)
             .join(Participant, Response.participant_id == Participant.id)
             .where(Participant.survey_id == survey_id).order_by(Response.id)).all()
-        screened = survey.headphone_screen
+        screened, margin = survey.headphone_screen, survey.margin
     df["plays"] = pd.array([r[0] for r in rows], dtype="Int64")
     df["headphone_passed"] = [pairs.passed(r[1]) if screened else None for r in rows]
+    df["preregistered_margin"] = float(margin)
     return df
 
 
@@ -185,6 +197,12 @@ def survey_settings(survey_id: int, url: str | None = None) -> dict:
         s = session.get(Survey, survey_id)
         if s is None:
             raise UserError(f"There is no survey {survey_id}.")
+        counts = dict(session.execute(select(Clip.truth, func.count()).where(
+            Clip.survey_id == survey_id, Clip.is_catch.is_(False)).group_by(Clip.truth)).all())
+        catch = session.scalar(select(func.count()).select_from(Clip).where(Clip.survey_id == survey_id,
+                                                                              Clip.is_catch.is_(True)))
+        humans, machines = counts.get("human", 0), counts.get("machine", 0)
         return {"design": s.design, "margin": s.margin, "require_full_play": s.require_full_play,
-                "headphone_screen": s.headphone_screen, "screen_fail": s.screen_fail,
-                "instructions": s.instructions, "practice": s.practice, "dashboard_token": s.dashboard_token}
+                "headphone_screen": s.headphone_screen, "screen_fail": s.screen_fail, "screen_test": s.screen_test,
+                "instructions": s.instructions, "practice": s.practice, "dashboard_token": s.dashboard_token,
+                "pairings": humans * machines, "clips": humans + machines, "catch": bool(catch)}

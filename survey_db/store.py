@@ -78,6 +78,7 @@ class SurveySpec:
     screen_fail: str = "flag"
     instructions: str = ""
     practice: bool = False
+    screen_test: str = "woods"  # issue 23: "woods" or "huggins" (Milne et al. 2021)
 
     def validate(self) -> None:
         """Raise UserError for an empty title, an unknown question type or a setting out of range."""
@@ -94,7 +95,7 @@ class SurveySpec:
             raise UserError(f"Minimum listening time must be between 0 and 600 s, not {self.min_listen_seconds}.")
         if self.completion_code is not None and not 1 <= len(self.completion_code.strip()) <= 64:
             raise UserError("A completion code has 1 to 64 characters.")
-        validate_design(self.design, self.margin, self.screen_fail, self.instructions)
+        validate_design(self.design, self.margin, self.screen_fail, self.instructions, self.screen_test)
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def design_settings(spec: SurveySpec) -> dict:
     """The issue-15 columns of a survey from its spec."""
     return {"design": spec.design, "margin": float(spec.margin), "require_full_play": spec.require_full_play,
             "headphone_screen": spec.headphone_screen, "screen_fail": spec.screen_fail,
-            "instructions": spec.instructions.strip(), "practice": spec.practice}
+            "instructions": spec.instructions.strip(), "practice": spec.practice, "screen_test": spec.screen_test}
 
 
 def _insert_clips(session, survey_id: int, clips: list[ClipLike]) -> None:

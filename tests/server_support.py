@@ -1,4 +1,4 @@
-"""Start and stop real `streamlit run app.py` servers for the browser, replica and load tests."""
+"""Start and stop real `streamlit run serve.py` servers for the browser, replica and load tests."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def start_streamlit(env: dict | None = None, port: int | None = None, address: s
     port = port or free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the process holds it
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
          "--server.address", address, "--server.headless", "true"],
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )

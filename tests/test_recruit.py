@@ -12,7 +12,8 @@ from core.survey.responses import database_responses, responses_to_csv
 from survey_db import participants as P
 from survey_db import recruit, store
 from tests.page_support import open_page
-from tests.survey_support import make_survey, real_clips
+from tests.survey_support import make_survey
+from tests.test_survey_paired_db import clips
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,7 +24,8 @@ def url(request, tmp_path):
 
 
 def _clips():
-    return [c for c in real_clips() if not c.is_catch][:4] + [c for c in real_clips() if not c.is_catch][-2:]
+    """Four human and two machine clips: small stand-ins (no audio is played here)."""
+    return clips(4, 2)
 
 
 def _finish(token: str, person: str, url: str) -> None:

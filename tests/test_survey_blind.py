@@ -10,7 +10,6 @@ changes from participant to participant.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
@@ -54,17 +53,16 @@ def served(monkeypatch):
 
 
 def _no_audio(text: str) -> str:
-    """The page text with the player's inline audio replaced by "data:X" (base64 can spell any short word)."""
-    return re.sub(r"data:audio/wav;base64,[A-Za-z0-9+/=]+", "data:X", text)
+    """The page text with the player's media URL replaced by "media:X" (its hex id can spell a short word)."""
+    return re.sub(r"/(?:[a-z]+/)?media/[0-9a-f]+\.wav", "media:X", text)
 
 
-def _player_audio(at) -> dict:
-    """The clip the player component carries: its bytes, MIME type and id (as the media records above)."""
+def _player_audio(at, media: list[dict]) -> dict:
+    """The clip the player component plays: the media record its URL names (bytes, MIME type, id)."""
     [player] = at.get("bidi_component")
-    data = json.loads(player.proto.json)
-    head, encoded = data["src"].split(",", 1)
-    return {"data": base64.b64decode(encoded), "mimetype": head.removeprefix("data:").removesuffix(";base64"),
-            "filename": None, "id": data["id"]}
+    src = json.loads(player.proto.json)["src"]
+    file_id = src.rsplit("/", 1)[1].split(".")[0]
+    return {**next(m for m in media if m["id"] == file_id), "key": json.loads(player.proto.json)["id"]}
 
 
 def _play(token: str, media: list[dict]) -> list[dict]:
@@ -74,7 +72,7 @@ def _play(token: str, media: list[dict]) -> list[dict]:
     steps = []
     while at.subheader and at.subheader[0].value.startswith("Clip"):
         position = int(at.subheader[0].value.split()[1])
-        steps.append({"protos": _protos(at), "audio": _player_audio(at), "query": dict(at.query_params)})
+        steps.append({"protos": _protos(at), "audio": _player_audio(at, media), "query": dict(at.query_params)})
         at.radio(key=f"vote_{position}").set_value("human")
         at = at.button(key=f"FormSubmitter:answer_{position}-Next").click().run()
     steps.append({"protos": _protos(at), "audio": None, "query": dict(at.query_params)})  # the thank-you page
@@ -90,7 +88,7 @@ def test_nothing_served_tells_human_from_machine(served):
     secrets_ = set(table["clip"]) | set(table["group"]) | {c.source.get("title", "") for c in clips} - {""}
     secrets_ |= {"truth", "catch", "oneills", "r1-", "lstm", "gru", ".abc", ".mid"}
 
-    orders, headers, lengths, levels = [], set(), set(), []
+    orders, headers, lengths, levels, player_ids = [], set(), set(), [], set()
     pages: dict[int, set[str]] = {}  # position -> the page texts served there, human or machine clip alike
     truths_at: dict[int, set[str]] = {}
     for _ in range(PARTICIPANTS):
@@ -108,12 +106,13 @@ def test_nothing_served_tells_human_from_machine(served):
             order.append(truth)
             # page text: at a given position, the same page whatever the clip (the audio aside: checked below)
             page_text = _no_audio("\n".join(step["protos"]))
-            assert page_text.count("data:X") == 1
+            assert page_text.count("media:X") == 1
             pages.setdefault(position, set()).add(page_text)
             truths_at.setdefault(position, set()).add(truth)
-            # audio: same type, no file name, an id that names the position only, never the clip
+            # audio: same type, no file name, a player key that names the position only, never the clip
             assert (audio["mimetype"], audio["filename"]) == ("audio/wav", None)
-            assert clip_id not in audio["id"] and audio["id"] == f"clip_{position + 1}"
+            assert clip_id not in audio["key"] and audio["key"] == f"clip_{position + 1}"
+            player_ids.add(audio["id"])
             data = audio["data"]
             headers.add(data[:44])
             lengths.add(len(data))
@@ -131,4 +130,4 @@ def test_nothing_served_tells_human_from_machine(served):
     machine = [lv for t, lv in levels if t == "machine"]
     assert max(human + machine) - min(human + machine) < 0.1  # loudness: within 0.1 LU of each other
     assert len(set(orders)) > 1  # the order of human and machine clips differs between participants
-    assert not [m for m in served if m["data"] in by_audio]  # no clip goes out another way
+    assert not [m for m in served if m["data"] in by_audio and m["id"] not in player_ids]  # nor another way

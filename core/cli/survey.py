@@ -23,8 +23,9 @@ def register(sub) -> None:
     p.add_argument("--exclude-failed-checks", action="store_true",
                    help="both of the above exclusions: what the Results page's 'exclude who failed a check' does")
     p.add_argument("--margin", type=float, default=None,
-                   help="equivalence margin M: TOST of accuracy against 0.5 +/- M (default 0.1; for the "
-                        "survey database, the margin the survey was built with)")
+                   help="equivalence margin M (at most 0.25): TOST of accuracy against 0.5 +/- M. Default: the "
+                        "margin the survey was built with (pre-registered; a CSV export carries it), else 0.1; "
+                        "any other is reported as exploratory")
     p.set_defaults(func=_cmd_survey_stats)
 
 
@@ -39,18 +40,24 @@ def _cmd_survey_stats(args: argparse.Namespace) -> int:
     from core.survey.paired_io import read_any
     from core.survey.stats.breakdown import check_min_listening
     from core.survey.stats.checks import exclude_failed
-    from core.survey.stats.equivalence import DEFAULT_MARGIN, check_margin
+    from core.survey.stats.equivalence import (
+        MAX_EXPLORATORY_MARGIN,
+        check_margin,
+        label_headline,
+        margin_choice,
+        preregistered,
+    )
     from core.survey.stats.report import analyse, report
 
     check_min_listening(args.min_listening_ms)
-    margin = check_margin(args.margin) if args.margin is not None else None
+    if args.margin is not None:
+        check_margin(args.margin, MAX_EXPLORATORY_MARGIN)  # refused before any file is read
     if args.survey is not None:
         if args.file:
             raise UserError("Give either a responses CSV or --survey ID, not both.")
         from survey_db.screening import survey_responses
 
-        df, survey_margin = survey_responses(args.survey)
-        margin = margin if margin is not None else survey_margin
+        df, _ = survey_responses(args.survey)
     elif not args.file:
         raise UserError("Give a responses CSV or --survey ID: python -m core survey-stats FILE.csv --json.")
     else:
@@ -60,7 +67,8 @@ def _cmd_survey_stats(args: argparse.Namespace) -> int:
     df, excluded = exclude_failed(df, catch, phones, args.min_listening_ms)
     if df.empty:
         raise UserError("Every participant was excluded: nothing is left to analyse.")
-    result = {**analyse(df, margin if margin is not None else DEFAULT_MARGIN, args.full),
+    choice = margin_choice(args.margin, preregistered(df))
+    result = {**label_headline(analyse(df, choice["margin"], args.full), choice),
               "excluded": excluded.to_dict("records")}
     print(json.dumps(result, indent=2, allow_nan=False) if args.json else report(result))
     return 0

@@ -27,23 +27,10 @@ from core.generation.header import KEYS, METERS, RHYTHMS, UNITS, sample_choice
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model
+from core.generation.tempo import DEFAULT_QPM, SLOW_RHYTHMS, default_tempo  # noqa: F401  (re-exported)
 from core.training.checkpoint import LoadedModel
 
 KEY_RE = re.compile(r"^(?:[A-G][#b]?\s*(?:m|min|maj|major|minor|ion|dor|phr|lyd|mix|aeo|loc)?\w*|none|HP|Hp)$", re.I)
-DEFAULT_QPM = {
-    "6/8": 180,
-    "9/8": 180,
-    "12/8": 180,
-    "3/8": 150,
-    "C|": 200,
-    "2/2": 200,
-    "C": 150,
-    "4/4": 150,
-    "2/4": 120,
-    "3/4": 110,
-    "3/2": 180,
-}
-SLOW_RHYTHMS = ("air", "slow air", "lament", "march")
 RHYTHM_METER = {
     "jig": ("6/8", "1/8"),
     "double jig": ("6/8", "1/8"),
@@ -168,12 +155,6 @@ def check_opening(opening: str, meter: str | None, unit: str) -> None:
         raise UserError(f"Opening bar {bad[0] + 1} ({bar.text!r}) does not fit the meter {meter}.")
     if re.search(r"[^A-Ga-gzxZy0-9/,'_=^<>|:\[\](){}\-.~ \n!+\"HIJKLMNOPQRSTUVWuv&$*#;?@`]", opening):
         raise UserError("The opening bars contain characters that are not ABC music.")
-
-
-def default_tempo(meter: str, rhythm: str = "") -> float:
-    """Quarter notes per minute typical for the meter (jigs at 120 dotted quarters, reels at 100 halves)."""
-    qpm = DEFAULT_QPM.get(meter, 120)
-    return qpm * 0.6 if rhythm.strip().lower() in SLOW_RHYTHMS else qpm
 
 
 def compose_abc(settings: ComposeSettings, loaded: LoadedModel | None = None,

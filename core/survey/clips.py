@@ -29,7 +29,7 @@ from core.data.abc import Tune
 from core.data.corpus import decode_abc
 from core.data.piece import Piece, UnplayableABC
 from core.errors import UserError
-from core.generation.abc_compose import default_tempo
+from core.generation.tempo import default_tempo
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 """Largest uploaded MIDI or ABC file accepted by the survey builder (1 MiB)."""
@@ -44,6 +44,14 @@ CC GG | AA G2 | FF EE | DD C2 | GG FF | EE D2 | GG FF | EE D2 |
 CC GG | AA G2 | FF EE | DD C2 | CC GG | AA G2 | FF EE | DD C2 |]
 """
 """The known human catch clip: a melody every participant should recognise as human-made."""
+FRERE_JACQUES_ABC = """X:2
+T:Frere Jacques
+M:4/4
+L:1/4
+K:F
+FGAF | FGAF | AB c2 | AB c2 | c/d/c/B/ AF | c/d/c/B/ AF | FC F2 | FC F2 |]
+"""
+"""The practice trial's human tune: another well-known melody, so that practice never gives the catch away."""
 
 
 @dataclass(frozen=True)
@@ -258,20 +266,27 @@ def random_notes_piece(seconds: float, seed: int) -> Piece:
     return Piece(midi, None, "random notes", {"model": "random notes", "settings": {"seed": seed}})
 
 
-def catch_clips(policy: ClipPolicy, seed: int = 0) -> list[PreparedClip]:
-    """The two attention checks: a known human melody and random notes (obviously machine-made).
+def catch_clips(policy: ClipPolicy, seed: int = 0, abc: str = TWINKLE_ABC) -> list[PreparedClip]:
+    """The two attention checks: a known human melody (``abc``, repeated to fill the excerpt) and random notes
+    (obviously machine-made). :func:`practice_clips` makes another pair the same way.
 
     The random notes are made at 120 quarter notes a minute in 4/4, so the tempo policy sets their pace too.
     """
-    twinkle = Piece.from_abc(TWINKLE_ABC, policy.program)
-    repeats = 1 + int(policy.excerpt_seconds // max(apply_policy(twinkle.midi, policy).get_end_time(), 1e-3))
-    body = TWINKLE_ABC.split("K:C\n", 1)[1].replace("|]", "|")
-    twinkle = Piece.from_abc(TWINKLE_ABC.split("K:C\n", 1)[0] + "K:C\n" + body * repeats, policy.program)
-    human = prepare_clip(twinkle, "human", "catch", {"kind": "catch", "title": twinkle.title}, policy, is_catch=True)
+    tune = Piece.from_abc(abc, policy.program)
+    repeats = 1 + int(policy.excerpt_seconds // max(apply_policy(tune.midi, policy).get_end_time(), 1e-3))
+    head, body = abc.split("\nK:", 1)
+    key, body = body.split("\n", 1)
+    tune = Piece.from_abc(f"{head}\nK:{key}\n" + body.replace("|]", "|") * repeats, policy.program)
+    human = prepare_clip(tune, "human", "catch", {"kind": "catch", "title": tune.title}, policy, is_catch=True)
     noise = random_notes_piece(policy.excerpt_seconds * 4, seed)
     machine = prepare_clip(noise, "machine", "catch", {"kind": "catch", "title": "random notes", "seed": seed},
                            policy, is_catch=True)
     return [human, machine]
+
+
+def practice_clips(policy: ClipPolicy) -> list[PreparedClip]:
+    """The practice pair: 'Frere Jacques' and other random notes, never the catch pair (issue 23)."""
+    return catch_clips(policy, seed=1, abc=FRERE_JACQUES_ABC)
 
 
 def tone_check_wav(tones: int, policy: ClipPolicy | None = None) -> bytes:

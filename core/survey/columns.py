@@ -54,3 +54,17 @@ def screening_columns(df: pd.DataFrame, out: pd.DataFrame, name: str) -> None:
         out["plays"] = parse_counts(df["plays"], name)
     if "headphone_passed" in df:
         out["headphone_passed"] = parse_flags(df["headphone_passed"], name, "headphone_passed")
+    if "preregistered_margin" in df:
+        out["preregistered_margin"] = parse_margin(df["preregistered_margin"], name)
+
+
+def parse_margin(col: pd.Series, name: str) -> pd.Series:
+    """The survey's pre-registered equivalence margin, one number in every row (blank: none)."""
+    values = pd.to_numeric(col.replace("", None), errors="coerce")
+    bad = values.isna() & col.ne("") | ~values.isna() & ~values.between(0, 0.5, inclusive="neither")
+    if bad.any():
+        raise UserError(f"{name}: preregistered_margin {col[bad.idxmax()]!r} in row {row_of(bad)} is not a margin "
+                        "between 0 and 0.5.")
+    if values.dropna().nunique() > 1:
+        raise UserError(f"{name}: preregistered_margin differs between rows; a survey has one margin.")
+    return values.astype(float)

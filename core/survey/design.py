@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from core.errors import UserError
+from core.survey.headphones import TESTS as SCREEN_TESTS
 from core.survey.stats.equivalence import check_margin
 
 DESIGNS = {"single": "One clip at a time (vote and/or rating)", "2afc": "Pairs: which of two was made by a person?"}
@@ -15,12 +16,15 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 
-def validate_design(design: str, margin: float, screen_fail: str, instructions: str) -> None:
-    """UserError (one sentence) for an unknown design or failure action, a margin outside (0, 0.5) or
-    instructions over 5,000 characters."""
+def validate_design(design: str, margin: float, screen_fail: str, instructions: str,
+                    screen_test: str = "woods") -> None:
+    """UserError (one sentence) for an unknown design, headphone check or failure action, a margin outside
+    (0, 0.25] or instructions over 5,000 characters."""
     if design not in DESIGNS:
         raise UserError(f"The design must be one of {', '.join(DESIGNS)}, not {design!r}.")
     check_margin(margin)
+    if screen_test not in SCREEN_TESTS:
+        raise UserError(f"The headphone check must be one of {', '.join(SCREEN_TESTS)}, not {screen_test!r}.")
     if screen_fail not in SCREEN_FAIL:
         raise UserError(f"A failed headphone check can {' or '.join(SCREEN_FAIL)}, not {screen_fail!r}.")
     if len(instructions) > MAX_INSTRUCTIONS_CHARS:

@@ -67,7 +67,7 @@ def settings_form(survey_id: int) -> None:
         title = st.text_input("Title", spec.title, max_chars=200)
         c1, c2, c3 = st.columns(3)
         design = c1.radio("Design", list(DESIGNS), index=list(DESIGNS).index(spec.design), format_func=DESIGNS.get)
-        margin = c2.number_input("Equivalence margin", 0.01, 0.49, float(spec.margin), 0.01)
+        margin = c2.number_input("Equivalence margin", 0.01, 0.25, min(float(spec.margin), 0.25), 0.01)
         per = c3.number_input("Clips (or pairs) per participant (0: all)", 0, 200, spec.clips_per_participant)
         c1, c2, c3, c4 = st.columns(4)
         screen = c1.checkbox("Headphone check", spec.headphone_screen)

@@ -35,6 +35,19 @@ def headline(s: dict) -> None:
                "alone is not evidence of no difference.")
 
 
+def plan(s: dict) -> None:
+    """How many more participants 80% power to show equivalence needs."""
+    p = s.get("plan")
+    if not p:
+        return
+    if p["more"]:
+        st.info(f"**{p['more']} more participants for 80% power** to show equivalence if listeners truly guess: the "
+                f"planner wants {p['needed']} with {p['answers_per_participant']} answers each (intra-class "
+                f"correlation 0.05); {s['n_participants']} are analysed. Replace anyone excluded.")
+    else:
+        st.caption(f"{s['n_participants']} participants analysed: at least the {p['needed']} that 80% power needs.")
+
+
 def single(s: dict, df: pd.DataFrame) -> None:
     """The single-clip design: metrics and their sentences, clips, error rates, ratings (catch clips left out)."""
     sentences = stats.explain(s)
@@ -101,15 +114,18 @@ def checks(table: pd.DataFrame) -> None:
         median_listening_ms=table["median_listening_ms"].map(lambda v: "" if v is None or pd.isna(v) else f"{v:.0f}"),
     ).rename(columns={"failed_catch": "catch", "failed_headphones": "headphone check", "too_fast": "too fast",
                       "not_played": "answers without Play", "contradictions": "vote against rating",
+                      "straight_lining": "same answer every time",
                       "median_listening_ms": "median listening (ms)"})
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
-def report(s: dict, excluded: pd.DataFrame, question: str, per_participant: int, name: str) -> None:
-    """The methods-and-results paragraph, the per-clip chart and the downloads."""
+def report(s: dict, excluded: pd.DataFrame, question: str, per_participant: int, name: str,
+           setup: dict | None = None) -> None:
+    """The methods-and-results paragraph (``setup``: the survey's settings and clip counts), the per-clip chart
+    and the downloads."""
     st.subheader("For a report")
     st.caption("Methods and results, generated from these figures (copy it with the button at its corner):")
-    st.code(methods_paragraph(s, excluded.to_dict("records"), question, per_participant), language=None,
+    st.code(methods_paragraph(s, excluded.to_dict("records"), question, per_participant, setup), language=None,
             wrap_lines=True)
     png = clip_chart(s, "png")
     st.image(png, caption="Accuracy per pair" if s["design"] == "2afc" else "Accuracy per clip")

@@ -10,12 +10,16 @@ import streamlit as st
 
 from core.errors import UserError
 from core.survey import headphones
-from core.survey.clips import catch_clips, policy_from_dict
+from core.survey.clips import policy_from_dict, practice_clips
 from pages.common.player import listening_ms, player
 from survey_db import participants as P
-from survey_db import screening
+from survey_db import places, recruit, screening
 
-STEPS = ("screen", "screened_out", "instructions", "pair")
+STEPS = ("screen", "screened_out", "left", "timed_out", "instructions", "pair")
+SCREEN_QUESTION = {"woods": ("Each sound below has three tones: which tone is the quietest?",
+                             "the quietest tone was"),
+                   "huggins": ("Each sound below has three bursts of noise; one of them hides a faint tone. "
+                               "Which one?", "the faint tone was in noise")}
 POSITIONS = {1: "The first", 2: "The second"}
 
 
@@ -31,19 +35,19 @@ def run_step(action) -> None:
 
 def show(state: P.ParticipantState, survey_token: str, person: str) -> None:
     """Render the step ``state.step`` (one of :data:`STEPS`)."""
-    {"screen": _screen, "screened_out": _screened_out, "instructions": _instructions, "pair": _pair}[state.step](
-        state, survey_token, person)
+    {"screen": _screen, "screened_out": _screened_out, "left": _gone, "timed_out": _gone,
+     "instructions": _instructions, "pair": _pair}[state.step](state, survey_token, person)
 
 
 def _screen(state, survey_token: str, person: str) -> None:
+    question, label = SCREEN_QUESTION[state.survey.screen_test]
     st.subheader("Headphone check")
-    st.write("Put on your headphones. Each sound below has three tones: which tone is the quietest? "
-             "Play each sound once, at a comfortable volume.")
+    st.write(f"Put on your headphones. {question} Play each sound once, at a comfortable volume.")
     with st.form("screen"):
         answers = []
         for i in range(headphones.TRIALS):
             st.audio(screening.screen_trial_wav(survey_token, person, i), format="audio/wav")
-            answers.append(st.radio(f"Sound {i + 1}: the quietest tone was", [1, 2, 3], index=None, horizontal=True,
+            answers.append(st.radio(f"Sound {i + 1}: {label}", [1, 2, 3], index=None, horizontal=True,
                                     format_func=lambda n: ("first", "second", "third")[n - 1], key=f"screen_{i}"))
         if st.form_submit_button("Continue", type="primary"):
             run_step(lambda: screening.submit_screen(survey_token, person, answers))
@@ -51,12 +55,32 @@ def _screen(state, survey_token: str, person: str) -> None:
 
 def _screened_out(state, survey_token: str, person: str) -> None:
     st.info("Thank you for your time. This study needs headphones, and the check suggests that the sound is "
-            "reaching you through loudspeakers, so we will not ask you to go on. Nothing else is needed from you.")
+            "reaching you through loudspeakers, so we will not ask you to go on.")
+    out = recruit.screenout_for(survey_token, person)
+    if out is not None and out.code:
+        st.write("Your screen-out code:")
+        st.code(out.code, language=None)
+    if out is not None and out.url:
+        st.link_button("Return to the study site", out.url, type="primary")
+    elif out is None or not out.code:
+        st.write("Nothing else is needed from you: you may close this page.")
+
+
+def _gone(state, survey_token: str, person: str) -> None:
+    st.info(places.LEFT if state.step == "left" else places.TIMED_OUT)
+
+
+def leave_button(survey_token: str, person: str) -> None:
+    """A quiet way out: the participant stops, and their place in the quota goes to someone else at once."""
+    with st.expander("Stop taking part"):
+        st.caption("Your answers so far are kept; your place goes to someone else.")
+        if st.button("Leave the study", key="leave"):
+            run_step(lambda: screening.leave(survey_token, person))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _practice_clips(policy: dict) -> tuple[bytes, bytes]:
-    human, machine = catch_clips(policy_from_dict(policy))
+    human, machine = practice_clips(policy_from_dict(policy))
     return human.wav, machine.wav
 
 
@@ -74,7 +98,7 @@ def _instructions(state, survey_token: str, person: str) -> None:
                          horizontal=True, key="practice_guess")
         if guess is not None:
             (st.success if guess == 1 else st.warning)(
-                "The first was made by a person: it is 'Twinkle, Twinkle, Little Star'. The second is random notes.")
+                "The first was made by a person: it is 'Frère Jacques'. The second is random notes.")
     if st.button("Start", type="primary", key="instructions_done"):
         run_step(lambda: screening.finish_instructions(survey_token, person))
 

@@ -65,6 +65,7 @@ def dashboard() -> None:
         return
     s = analyse(kept, margin, full)
     view.headline(s)
+    view.plan(s)
     if excluded.empty:
         st.caption("No participant is excluded.")
     else:
@@ -76,7 +77,7 @@ def dashboard() -> None:
     if chosen.status == "open":
         st.caption("The survey is open: these figures refresh every 10 seconds.")
     view.checks(table)
-    view.report(s, excluded, chosen.question, chosen.clips_per_participant, f"survey-{chosen.id}")
+    view.report(s, excluded, chosen.question, chosen.clips_per_participant, f"survey-{chosen.id}", settings)
     if not reader:  # every answer with its clip's truth: for the admin only, even though participants see no ids
         raw, design = screening.raw_responses(chosen.id)
         st.download_button("Responses (CSV)", screening.export_csv(raw, design), f"survey-{chosen.id}-responses.csv",

@@ -55,9 +55,10 @@ try:
     state = P.state(survey_token, person)
 except UserError as exc:
     stop_with(str(exc))
-if state.step != "done" and survey.status != "open":
+ENDED = ("done", "screened_out", "left", "timed_out")
+if state.step not in ENDED and survey.status != "open":
     stop_with(P.NOT_OPEN[survey.status], st.warning)
-if state.step not in ("done", "screened_out"):
+if state.step not in ENDED:
     unit = "pairs" if survey.design == "2afc" else "clips"
     st.progress(state.answered / max(state.total, 1), text=f"{state.answered} of {state.total} {unit} answered")
 
@@ -124,3 +125,5 @@ else:
         st.write("Your completion code:")
         st.code(state.completion_code, language=None)
     recruit.completion_link(survey_token, person)
+if state.step not in ENDED:
+    survey_steps.leave_button(survey_token, person)

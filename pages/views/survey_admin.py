@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import UserError
 from pages.common import draft_editor
-from pages.common.admin import require_admin, survey_link
+from pages.common.admin import ask_public_url, platform_links, require_admin
 from survey_db import recruit, screening, store
 
 ACTIONS = {"open": "Open", "paused": "Pause", "closed": "Close"}
@@ -32,8 +32,8 @@ if notice := st.session_state.pop("a_notice", None):
     st.success(notice)
 extra = screening.survey_settings(chosen.id)
 st.markdown(f"**Status: {chosen.status}** · design {extra['design']} · equivalence margin ±{extra['margin']:g}")
-st.markdown("**Participant link** (a survey takes answers only while open):")
-st.code(survey_link(chosen.token), language=None)
+ask_public_url()
+platform_links(chosen.token)
 columns = st.columns(3)
 for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
     if column.button(ACTIONS[status], key=f"a_{status}", type="primary" if status == "open" else "secondary"):
@@ -44,21 +44,32 @@ for column, status in zip(columns, ALLOWED[chosen.status], strict=False):
         else:
             st.rerun()
 
-with st.expander("Recruitment: completion link and participant quota"):
+with st.expander("Recruitment: completion and screen-out links, participant quota"):
     done_url, quota = recruit.recruitment(chosen.id)
+    out = recruit.screenout(chosen.id)
     with st.form(f"a_recruit_{chosen.id}"):
         new_url = st.text_input("Completion link shown when a participant finishes (e.g. Prolific's, with its code)",
                                 value=done_url or "", key="a_completion_url", max_chars=500)
-        new_quota = st.number_input("Participant quota (0: none): newcomers are turned away once this many joined; "
-                                    "the survey closes itself once this many finished", 0, 1_000_000, quota,
-                                    key="a_quota")
+        c1, c2 = st.columns(2)
+        out_url = c1.text_input("Screen-out link for who fails the headphone check (Prolific's 'screened out' "
+                                "link)", value=out.url or "", key="a_screenout_url", max_chars=500)
+        out_code = c2.text_input("Screen-out code", value=out.code or "", key="a_screenout_code", max_chars=64)
+        c1, c2 = st.columns(2)
+        new_quota = c1.number_input("Participant quota (0: none): counts finishers who passed the screening; the "
+                                    "survey closes itself when it is reached", 0, 1_000_000, quota, key="a_quota")
+        minutes = c2.number_input("Minutes without an answer before a visit is abandoned and its place freed",
+                                  1.0, 10_080.0, float(out.abandon_minutes), key="a_abandon")
         if st.form_submit_button("Save"):
             try:
                 recruit.set_recruitment(chosen.id, new_url, int(new_quota))
+                recruit.set_screenout(chosen.id, recruit.ScreenOut(out_url, out_code, float(minutes)))
             except UserError as exc:
                 st.error(str(exc))
             else:
                 st.success("Saved.")
+    places = recruit.place_counts(chosen.id)
+    st.caption(f"Places: {places['counted']} counted finishers, {places['active']} taking part now, "
+               f"{places['freed']} freed (left, timed out or failed the check).")
     st.caption("Links from Prolific (PROLIFIC_PID, STUDY_ID, SESSION_ID), MTurk (workerId, assignmentId, hitId) or "
                "with a pid parameter keep those ids with the responses; one participation per id.")
 

@@ -10,9 +10,10 @@ from core.errors import UserError
 from core.survey.build import BuildRequest, build_clips
 from core.survey.clips import MAX_UPLOAD_BYTES, ClipPolicy
 from core.survey.design import DEFAULT_INSTRUCTIONS, DESIGNS, SCREEN_FAIL
-from core.survey.stats.equivalence import DEFAULT_ICC, DEFAULT_MARGIN, plan_participants
+from core.survey.headphones import TESTS
+from core.survey.stats.equivalence import DEFAULT_ICC, DEFAULT_MARGIN, MAX_MARGIN, plan_participants
 from pages.common import models_by_name
-from pages.common.admin import require_admin, survey_link
+from pages.common.admin import ask_public_url, require_admin, survey_link
 from survey_db import store
 
 QUESTIONS = {"binary": "Human or machine? (a vote)", "rating": "1-5 rating (1 = surely human)", "both": "Both"}
@@ -23,11 +24,12 @@ st.caption("Every clip, human or machine, is played by the same instrument and S
            "policy and velocity, cut to the same length with a fade in and out, and set to the same loudness.")
 models = list(models_by_name())  # best test bits per character first
 history = st.session_state.get("history", [])
+ask_public_url()
 
 st.subheader("Design and plan")
 c1, c2, c3, c4 = st.columns(4)
 design = c1.radio("Design", list(DESIGNS), format_func=DESIGNS.get, key="b_design")
-margin = c2.number_input("Equivalence margin", 0.01, 0.49, DEFAULT_MARGIN, 0.01, key="b_margin",
+margin = c2.number_input("Equivalence margin", 0.01, MAX_MARGIN, DEFAULT_MARGIN, 0.01, key="b_margin",
                          help="Accuracy within 50% ± this margin counts as 'listeners could not tell them apart' "
                               "(TOST); fixed now, before the survey opens.")
 per_participant = c3.number_input("Clips per participant, or pairs in 2AFC (0: all)", 0, 200, 0,
@@ -62,9 +64,10 @@ with st.form("builder"):
     code = c2.text_input("Completion code (optional)", max_chars=64, key="b_code")
     st.markdown("**Screening and instructions**")
     c1, c2, c3, c4 = st.columns(4)
-    screen = c1.checkbox("Headphone check", key="b_screen",
-                         help="Woods et al. 2017: three 200 Hz tones, one in antiphase; 'which is quietest?', "
-                              "6 trials, pass with 5")
+    screen = c1.checkbox("Headphone check", key="b_screen", help="6 trials, pass with 5; who fails does not count "
+                                                                 "towards the quota")
+    screen_test = c1.radio("Which check", list(TESTS), format_func=TESTS.get, key="b_screen_test",
+                           help="Huggins pitch cannot be passed by comparing the levels in the sound file")
     screen_fail = c2.radio("On a failed check", list(SCREEN_FAIL), format_func=SCREEN_FAIL.get, key="b_screen_fail")
     full_play = c3.checkbox("Play to the end", key="b_full_play", help="Each clip played to its end before an answer")
     practice = c4.checkbox("Practice trial", key="b_practice", help="A known tune against random notes, not counted")
@@ -101,6 +104,7 @@ if submitted:
         headphone_check=headphones, clips_per_participant=int(per_participant), min_listen_seconds=float(min_listen),
         completion_code=code.strip() or None, design=design, margin=float(margin), require_full_play=full_play,
         headphone_screen=screen, screen_fail=screen_fail, instructions=instructions, practice=practice,
+        screen_test=screen_test,
     )
     policy = ClipPolicy(excerpt_seconds=float(excerpt), program=GM_INSTRUMENTS[instrument],
                         tempo_qpm=float(tempo) or None, target_lufs=float(loudness))

@@ -2,8 +2,10 @@
 
 Checks, per participant: a catch clip or catch pair answered wrongly; the headphone check failed (Woods et al.
 2017, in the ``headphone_passed`` column); a median listening time under a minimum; answers given without
-pressing Play (``plays`` = 0); and, for the single-clip design with both questions, a vote that contradicts
-the rating (a person, yet 4-5 "surely a computer"; a computer, yet 1-2 "surely a person").
+pressing Play (``plays`` = 0); straight-lining (the same answer in every trial: "first" every time in 2AFC,
+"a person" every time, or one rating throughout, over at least four answers); and, for the single-clip design
+with both questions, a vote that contradicts the rating (a person, yet 4-5 "surely a computer"; a computer,
+yet 1-2 "surely a person").
 """
 
 from __future__ import annotations
@@ -15,7 +17,19 @@ from core.survey.stats.paired import failed_catch_pairs, is_paired
 from core.survey.stats.schema import HUMAN, MACHINE, analysed
 
 CHECK_COLUMNS = ("participant", "answers", "failed_catch", "failed_headphones", "median_listening_ms", "too_fast",
-                 "not_played", "contradictions", "excluded")
+                 "not_played", "straight_lining", "contradictions", "excluded")
+STRAIGHT_MIN = 4
+"""Answers needed before one answer throughout counts as straight-lining (by chance: 2 x 0.5^4 = 12.5% at 4)."""
+
+
+def straight_lining(answers: pd.DataFrame) -> bool:
+    """Whether one participant's analysed answers (catch left out) are all the same, over STRAIGHT_MIN or more:
+    the chosen position in 2AFC, else the vote, else the rating."""
+    column = next((c for c in ("chosen_position", "vote", "rating") if c in answers and answers[c].notna().any()), None)
+    if column is None:
+        return False
+    given = answers[column].dropna()
+    return len(given) >= STRAIGHT_MIN and given.nunique() == 1
 
 
 def contradictions(df: pd.DataFrame) -> pd.Series:
@@ -41,8 +55,8 @@ def check_table(
     """One row per participant: answers (catch left out), failed_catch and failed_headphones (None when the
     check was not given), median_listening_ms, too_fast (below ``min_listening_ms``), not_played (answers with
     plays = 0), contradictions (vote against rating), and excluded: whether the chosen checks (``catch``,
-    ``headphones``, ``min_listening_ms``) leave the participant out. Contradictions and unplayed clips are shown,
-    never used to exclude: a researcher decides what they mean.
+    ``headphones``, ``min_listening_ms``) leave the participant out. Contradictions, unplayed clips and
+    straight-lining are shown, never used to exclude: a researcher decides what they mean.
     """
     caught = failed_catch_pairs(df) if is_paired(df) else failed_catch(df)
     phones = _headphones(df)
@@ -56,7 +70,8 @@ def check_table(
         plays = d["plays"].dropna() if "plays" in d else pd.Series(dtype=float)
         row = {"participant": pid, "answers": len(analysed(d)), "failed_catch": caught.get(pid),
                "failed_headphones": phones.get(pid), "median_listening_ms": median, "too_fast": bool(too_fast),
-               "not_played": int((plays == 0).sum()), "contradictions": int(flags[d.index].sum())}
+               "not_played": int((plays == 0).sum()), "straight_lining": straight_lining(analysed(d)),
+               "contradictions": int(flags[d.index].sum())}
         row["excluded"] = bool((catch and row["failed_catch"]) or (headphones and row["failed_headphones"])
                                or too_fast)
         rows.append(row)

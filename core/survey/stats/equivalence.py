@@ -20,16 +20,32 @@ DEFAULT_MARGIN = 0.1
 DEFAULT_ICC = 0.05
 """Planner's assumed intra-class correlation of one listener's answers (the clustering of votes)."""
 MAX_PLAN_VOTES = 200_000
+MAX_MARGIN = 0.25
+"""The widest margin a survey may pre-register: accuracy within 25-75% counted as "could not tell"; a wider one
+would call listeners who are right four times in five indistinguishable from guessing."""
+MAX_EXPLORATORY_MARGIN = 0.3
+"""The widest margin an analysis may try after the fact (``survey-stats --margin``), always labelled exploratory
+beside the pre-registered one; wider ones (0.49 would call 1-99% accuracy "could not tell") are refused."""
 
 
-def check_margin(margin: float) -> float:
-    """The margin as a float; UserError naming the value unless 0 < margin < 0.5."""
+def _margin(margin: float) -> float:
+    """The margin as a float; UserError naming the value unless 0 < margin < 0.5 (what the arithmetic allows)."""
     try:
         m = float(margin)
     except (TypeError, ValueError):
-        raise UserError(f"The equivalence margin must be a number between 0 and 0.5, not {margin!r}.") from None
+        raise UserError(f"The equivalence margin must be a number up to {MAX_MARGIN}, not {margin!r}.") from None
     if not (math.isfinite(m) and 0 < m < 0.5):
         raise UserError(f"The equivalence margin must lie strictly between 0 and 0.5, not {margin!r}.")
+    return m
+
+
+def check_margin(margin: float, limit: float = MAX_MARGIN) -> float:
+    """A margin a survey may fix (``limit`` 0.25) or an exploratory analysis may try (``MAX_EXPLORATORY_MARGIN``):
+    UserError (one sentence) unless 0 < margin <= limit."""
+    m = _margin(margin)
+    if m > limit + 1e-12:
+        raise UserError(f"An equivalence margin of {m:g} is refused: above {limit:g} it would count accuracy of "
+                        f"{100 * (0.5 + m):.0f}% as 'could not tell them apart'.")
     return m
 
 
@@ -40,7 +56,7 @@ def tost(correct: int, n: int, margin: float = DEFAULT_MARGIN, alpha: float = 0.
     equivalent when p_value < alpha. ci90: the Clopper-Pearson (1 - 2 alpha) interval of the accuracy.
     With no answers: p_value and ci90 None, equivalent False.
     """
-    m = check_margin(margin)
+    m = _margin(margin)
     out = {"margin": m, "low": 0.5 - m, "high": 0.5 + m, "alpha": alpha, "n": int(n), "correct": int(correct),
            "p_value": None, "p_lower": None, "p_upper": None, "equivalent": False, "ci90": None}
     if n <= 0:
@@ -55,7 +71,7 @@ def tost(correct: int, n: int, margin: float = DEFAULT_MARGIN, alpha: float = 0.
 def tost_power(n_votes: int, margin: float = DEFAULT_MARGIN, accuracy: float = 0.5, alpha: float = 0.05) -> float:
     """Exact power of :func:`tost` with n_votes independent answers when the true accuracy is ``accuracy``
     (statsmodels ``power_binom_tost``: the binomial probability of the counts the test declares equivalent)."""
-    m = check_margin(margin)
+    m = _margin(margin)
     if n_votes <= 0:
         return 0.0
     return float(power_binom_tost(0.5 - m, 0.5 + m, int(n_votes), p_alt=accuracy, alpha=alpha))
@@ -142,3 +158,47 @@ def verdict(p_value: float | None, accuracy: float | None, equivalence: dict, al
     return {"verdict": "inconclusive", "sentence": (
         f"Inconclusive: accuracy {acc} is neither shown to differ from 50% (binomial p = {p_value:.3g}) nor "
         f"shown to lie within {region} (TOST p = {tp}); more participants are needed to say either.")}
+
+
+def preregistered(df) -> float | None:
+    """The margin fixed before the survey opened, from a responses table's ``preregistered_margin`` column."""
+    if "preregistered_margin" not in df.columns:
+        return None
+    values = df["preregistered_margin"].dropna()
+    return float(values.iloc[0]) if len(values) else None
+
+
+def margin_choice(given: float | None, fixed: float | None) -> dict:
+    """Which margin the analysis uses: the pre-registered one unless another is ``given`` (then "exploratory").
+
+    Returns {"margin", "preregistered", "exploratory", "label"}; UserError for a given margin above 0.3.
+    """
+    m = check_margin(given, MAX_EXPLORATORY_MARGIN) if given is not None else (fixed if fixed is not None else DEFAULT_MARGIN)
+    exploratory = given is not None and (fixed is None or abs(m - fixed) > 1e-12)
+    if not exploratory:
+        label = "pre-registered" if fixed is not None else f"default {DEFAULT_MARGIN:g} (none pre-registered)"
+    elif fixed is None:
+        label = "exploratory (no pre-registered margin)"
+    else:
+        label = f"exploratory (pre-registered M0 = {fixed:g})"
+    return {"margin": m, "preregistered": fixed, "exploratory": exploratory, "label": label}
+
+
+def label_headline(s: dict, choice: dict) -> dict:
+    """``s`` with its margin choice recorded, and an exploratory verdict said to be one in its own sentence."""
+    out = {**s, "margin_choice": choice}
+    if choice["exploratory"]:
+        sentence = f"Exploratory margin {choice['margin']:g}, not the pre-registered one: {s['headline']['sentence']}"
+        out["headline"] = {**s["headline"], "sentence": sentence, "exploratory": True}
+    return out
+
+
+def more_participants(n_participants: int, answers: int, margin: float, icc: float = DEFAULT_ICC) -> dict | None:
+    """How many participants the planner wants for 80% power to show equivalence, with this survey's answers per
+    participant (``answers`` / ``n_participants``), and how many more that is: {"needed", "more",
+    "answers_per_participant"}; None with no answers or a margin the planner refuses."""
+    if n_participants <= 0 or answers <= 0 or not 0 < margin <= MAX_MARGIN:
+        return None
+    per = max(1, min(1000, round(answers / n_participants)))
+    needed = plan_participants(margin, per, icc)["participants"]
+    return {"needed": needed, "more": max(0, needed - n_participants), "answers_per_participant": per}

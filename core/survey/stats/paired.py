@@ -31,7 +31,8 @@ from core.survey.stats.schema import analysed, share
 from core.survey.stats.summary import jsonable
 
 PAIRED_REQUIRED = ("participant", "pair", "human_position", "chosen_position")
-PAIRED_OPTIONAL = ("human_clip", "machine_clip", "model", "listening_ms", "plays", "is_catch", "headphone_passed")
+PAIRED_OPTIONAL = ("human_clip", "machine_clip", "model", "listening_ms", "plays", "is_catch", "headphone_passed",
+                   "preregistered_margin")
 PAIRED_COLUMNS = (*PAIRED_REQUIRED, *PAIRED_OPTIONAL)
 
 

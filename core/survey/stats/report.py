@@ -7,7 +7,7 @@ import io
 
 import pandas as pd
 
-from core.survey.stats.equivalence import DEFAULT_MARGIN
+from core.survey.stats.equivalence import DEFAULT_MARGIN, more_participants
 from core.survey.stats.paired import is_paired, paired_summary
 from core.survey.stats.summary import report_text, summary
 
@@ -19,10 +19,11 @@ QUESTION_TEXT = {
 
 
 def analyse(df: pd.DataFrame, margin: float = DEFAULT_MARGIN, full: bool = False) -> dict:
-    """The summary of either layout, with "equivalence" and "headline" (margin: TOST against 0.5 +/- margin)."""
-    if is_paired(df):
-        return paired_summary(df, margin, full)
-    return {"design": "single", **summary(df, full=full, margin=margin)}
+    """The summary of either layout, with "equivalence" and "headline" (margin: TOST against 0.5 +/- margin) and
+    "plan" (:func:`more_participants`: how many more participants 80% power needs)."""
+    s = paired_summary(df, margin, full) if is_paired(df) else {"design": "single", **summary(df, full=full,
+                                                                                            margin=margin)}
+    return {**s, "plan": more_participants(s["n_participants"], s["equivalence"]["n"], margin)}
 
 
 def _pct(x: float | None) -> str:
@@ -33,9 +34,11 @@ def report(s: dict) -> str:
     """Plain text for the CLI: the headline, then the design's own figures."""
     lines = [s["headline"]["sentence"]]
     eq = s["equivalence"]
+    label = s.get("margin_choice", {}).get("label", "")
+    label = f", {label}" if label else ""
     if eq["ci90"] is not None:
-        lines.append(f"Equivalence (TOST, margin {eq['margin']:g}): p = {eq['p_value']:.3g}; 90% interval of the "
-                     f"accuracy {_pct(eq['ci90'][0])} to {_pct(eq['ci90'][1])}.")
+        lines.append(f"Equivalence (TOST, margin {eq['margin']:g}{label}): p = {eq['p_value']:.3g}; 90% interval "
+                     f"of the accuracy {_pct(eq['ci90'][0])} to {_pct(eq['ci90'][1])}.")
     if s["design"] == "single":
         return "\n".join([*lines, report_text(s)])
     o = s["overall"]
@@ -49,22 +52,58 @@ def report(s: dict) -> str:
     return "\n".join(lines)
 
 
-def methods_paragraph(s: dict, excluded: list[dict], question: str = "binary", per_participant: int = 0) -> str:
-    """A "methods and results" paragraph generated from the figures: design, participants, exclusions, tests,
-    results and the verdict, ready to edit into a report. ``excluded``: the exclusion table's records."""
+SCREENS = {
+    "woods": "a headphone check (Woods et al., 2017: which of three 200-Hz tones, one in antiphase between the ears, "
+             "is quietest; six trials, passed with five or more)",
+    "huggins": "a headphone check (Huggins pitch, Milne et al., 2021: which of three noises hides a faint tone heard "
+               "only over headphones; six trials, passed with five or more)",
+}
+
+
+def screening_sentence(setup: dict) -> str:
+    """The screening in words: the headphone check and what a failure did, the catch trial, the practice."""
+    parts = []
+    if setup.get("headphone_screen"):
+        fate = "ended their visit" if setup.get("screen_fail") == "end" else "was recorded and they went on"
+        parts.append(f"Before listening, participants took {SCREENS[setup.get('screen_test', 'woods')]}; a "
+                     f"failure {fate}, and only those who passed counted towards the quota")
+    if setup.get("catch"):
+        parts.append("attention checks (a well-known human melody and random notes) were mixed in")
+    if setup.get("practice"):
+        parts.append("a practice trial with another melody came first and was not analysed")
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:] if parts else ""
+
+
+def _design_sentence(s: dict, question: str, per_participant: int, setup: dict) -> str:
+    if s["design"] == "2afc":
+        pairings = setup.get("pairings") or s["n_pairs"]
+        each = f"{per_participant} trials each" if per_participant else "every pairing"
+        return (f"In a two-alternative forced-choice design, each trial played one human-composed and one "
+                f"machine-generated excerpt in random, balanced order, and participants chose the one made by a "
+                f"person ({pairings} human-machine pairings in the design, {each}, dealt so that each pairing "
+                f"collected about the same number of answers; {s['n_pairs']} were answered).")
+    each = f"{per_participant} excerpts each" if per_participant else "every excerpt"
+    clips = setup.get("clips") or s["n_clips"]
+    return (f"Participants heard {clips} excerpts, human-composed and machine-generated, one at a time ({each}, "
+            f"balanced between the two), and judged {QUESTION_TEXT.get(question, question)}.")
+
+
+def methods_paragraph(s: dict, excluded: list[dict], question: str = "binary", per_participant: int = 0,
+                      setup: dict | None = None) -> str:
+    """A "methods and results" paragraph generated from the figures: design (counted from ``setup``: the survey's
+    "pairings" or "clips", its screening), participants, exclusions, tests, results and the verdict, ready to
+    edit into a report. ``excluded``: the exclusion table's records."""
+    setup = setup or {}
     eq, o = s["equivalence"], s["overall"]
     n_people = s["n_participants"]
+    design = " ".join(p for p in (_design_sentence(s, question, per_participant, setup),
+                                  screening_sentence(setup)) if p)
     if s["design"] == "2afc":
-        design = (f"In a two-alternative forced-choice design, each trial played one human-composed and one "
-                  f"machine-generated excerpt in random, balanced order, and participants chose the one made by a "
-                  f"person ({s['n_pairs']} pairings, dealt so that each collected about the same number of answers).")
         result = (f"Participants chose the human excerpt in {o['correct']} of {o['n']} trials ({_pct(o['accuracy'])}, "
                   f"95% Wilson interval {_pct(o['ci95'][0])}-{_pct(o['ci95'][1])}; exact binomial test against "
                   f"50%, p = {o['p_value']:.3g}; d' = {s['sdt']['d_prime']:.2f}).") if o["n"] else ""
     else:
-        each = f"{per_participant} excerpts each" if per_participant else "every excerpt"
-        design = (f"Participants heard {s['n_clips']} excerpts, human-composed and machine-generated, one at a "
-                  f"time ({each}, balanced between the two), and judged {QUESTION_TEXT.get(question, question)}.")
         acc = o.get("accuracy")
         result = (f"{o['correct']} of {o['n']} votes named the true source ({_pct(acc)}, 95% Wilson interval "
                   f"{_pct(o['accuracy_ci95'][0])}-{_pct(o['accuracy_ci95'][1])}; exact binomial test against 50%, "
@@ -73,8 +112,12 @@ def methods_paragraph(s: dict, excluded: list[dict], question: str = "binary", p
     exclusion = (f"{len(excluded)} participant{'s were' if len(excluded) != 1 else ' was'} excluded before analysis "
                  f"({'; '.join(reasons)}), leaving {n_people}." if excluded else
                  f"No participant was excluded; {n_people} took part.")
+    choice = s.get("margin_choice") or {"exploratory": False}
+    fixed = ("chosen after data collection (exploratory; the pre-registered margin was "
+             f"{100 * choice['preregistered']:.0f} points)" if choice["exploratory"] and choice.get("preregistered")
+             else "fixed before data collection")
     tost = (f"Equivalence was tested with two one-sided exact binomial tests (TOST) against a margin of "
-            f"{100 * eq['margin']:.0f} percentage points around chance, fixed before data collection"
+            f"{100 * eq['margin']:.0f} percentage points around chance, {fixed}"
             + (f" (p = {eq['p_value']:.3g}; 90% Clopper-Pearson interval {_pct(eq['ci90'][0])}-"
                f"{_pct(eq['ci90'][1])})." if eq["ci90"] else "."))
     return " ".join(p for p in (design, exclusion, result, tost, s["headline"]["sentence"]) if p)

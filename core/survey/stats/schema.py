@@ -32,7 +32,8 @@ ANSWERS = ("vote", "rating")
 DEMOGRAPHICS = ("age_band", "musical_training", "listening_habits")
 PLATFORM_IDS = ("platform", "platform_id", "study_id", "session_id")
 """Recruitment platform ids (Prolific, MTurk or a generic pid) of each participant, kept with the responses."""
-OPTIONAL = ("group", "listening_ms", "is_catch", "plays", "headphone_passed", *DEMOGRAPHICS, "comment", *PLATFORM_IDS)
+OPTIONAL = ("group", "listening_ms", "is_catch", "plays", "headphone_passed", *DEMOGRAPHICS, "comment", *PLATFORM_IDS,
+            "preregistered_margin")
 COLUMNS = (*REQUIRED, *ANSWERS, *OPTIONAL)
 NATURAL_RATINGS = (1, 2)  # "perceived as natural": the R5 report's share of ratings 1 or 2
 
