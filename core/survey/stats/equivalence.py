@@ -173,7 +173,10 @@ def margin_choice(given: float | None, fixed: float | None) -> dict:
 
     Returns {"margin", "preregistered", "exploratory", "label"}; UserError for a given margin above 0.3.
     """
-    m = check_margin(given, MAX_EXPLORATORY_MARGIN) if given is not None else (fixed if fixed is not None else DEFAULT_MARGIN)
+    if given is not None:
+        m = check_margin(given, MAX_EXPLORATORY_MARGIN)
+    else:
+        m = fixed if fixed is not None else DEFAULT_MARGIN
     exploratory = given is not None and (fixed is None or abs(m - fixed) > 1e-12)
     if not exploratory:
         label = "pre-registered" if fixed is not None else f"default {DEFAULT_MARGIN:g} (none pre-registered)"
