@@ -2,17 +2,16 @@
 
 Recurrent families run through :func:`core.generation.batch.run_lockstep` (one forward pass per step for
 all N). A model that samples speculatively (the GPT: core.generation.speculative) composes each seed as a
-single tune, on up to ``WORKERS`` threads (one core each): rows of a lockstep batch cannot speculate, and a
-speculative tune costs about what a batch row does, so this is as fast and keeps every variation the tune
-its seed gives alone. The piano-roll autoencoder is not autoregressive and decodes each seed on its own
+single tune, one after another: rows of a lockstep batch cannot speculate, and this keeps every variation
+the tune its seed gives alone (measured: N speculative tunes cost about what the old lockstep batch did;
+two threads gained nothing, the per-token Python holding the GIL).
+The piano-roll autoencoder is not autoregressive and decodes each seed on its own
 (one pass each). Variation i is the piece a single compose with seed ``seed + i`` gives, up to float
 rounding of batched arithmetic.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 
@@ -25,7 +24,6 @@ from core.generation.settings import MAX_SEED, load_model, one_thread
 from core.training.checkpoint import LoadedModel
 
 MAX_VARIATIONS = 8
-WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 def check_variations(n) -> int:
@@ -54,11 +52,7 @@ def compose_variations(settings: ComposeSettings | MidiComposeSettings, n: int,
     compose_one = compose_midi if midi_model else compose_abc
     with one_thread():
         if hasattr(loaded.model, "verify"):
-            if n == 1:
-                results = [_catch(compose_one, each[0], loaded)]
-            else:
-                with ThreadPoolExecutor(min(WORKERS, n)) as pool:
-                    results = list(pool.map(lambda s: _catch(compose_one, s, loaded), each))
+            results = [_catch(compose_one, s, loaded) for s in each]
         else:
             results = run_lockstep(loaded.model, [partial(_task, compose_one, s, loaded) for s in each])
     for result in results:
