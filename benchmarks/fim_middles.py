@@ -5,7 +5,8 @@ the training examples are (core.training.fim.rearranged, seeded per tune). Each 
 middle's characters (bits per character) two ways:
 
 - left to right: the tune's text up to the middle, then the middle (what any model sees);
-- both sides (fill-in-the-middle models only): ``PRE prefix SUF suffix MID`` then the middle.
+- both sides (fill-in-the-middle models only): the prompt in the model's order (``PRE prefix SUF
+  suffix MID`` or ``SUF suffix PRE prefix``), then the middle.
 
 Usage:
 
@@ -28,7 +29,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from core.data.corpus import load_corpus  # noqa: E402
 from core.generation.settings import load_model  # noqa: E402
-from core.tokenizers.fim import MID, PRE, SUF, has_fim  # noqa: E402
+from core.tokenizers.fim import fim_ids, has_fim, order_of  # noqa: E402
 from core.training.fim import FimTune  # noqa: E402
 
 
@@ -74,7 +75,7 @@ def score(name: str, cuts: list[tuple[str, str, str]]) -> dict:
         l2r = middle_bits(loaded.model, tok.encode(prefix), mid, block)
         fim = None
         if both:
-            context = [tok.index[PRE], *tok.encode(prefix), tok.index[SUF], *tok.encode(suffix), tok.index[MID]]
+            context = fim_ids(tok, prefix, suffix, order=order_of(loaded.card.training))
             fim = middle_bits(loaded.model, context, mid, block)
         if l2r is None or (both and fim is None):
             continue  # too long for the context: left out of both columns

@@ -97,6 +97,15 @@ def test_fim_examples_are_prefix_suffix_middle_and_differ_by_epoch():
         assert middle.endswith(END) and middle.count(END) == 1
         plain = prefix + middle[:-1] + suffix
         assert plain.rstrip("\n") + "\n\n" in {tokenizer.decode(ids) for ids in data.items["train"]}
+    # suffix-prefix-middle: the middle goes on straight from the prefix, the suffix read first
+    data.fim_order = "spm"
+    spm = [tokenizer.decode(ids) for ids in data.epoch_items(1) if ids[0] == tokenizer.index[SUF]]
+    assert 0.4 < len(spm) / len(one) < 0.6 and not any(ids[0] == tokenizer.index[PRE] for ids in data.epoch_items(1))
+    originals = {tokenizer.decode(ids) for ids in data.items["train"]}
+    for text in spm[:50]:
+        suffix, rest = text[1:].split(PRE)
+        assert MID not in rest and rest.endswith(END) and rest.count(END) == 1
+        assert (rest[:-1] + suffix).rstrip("\n") + "\n\n" in originals
 
 
 @pytest.mark.parametrize("bars", ["3-4", "1-1", "8-9", "16-16"])
@@ -114,6 +123,22 @@ def test_infill_keeps_every_character_outside_the_bars(tiny_fim, bars):
             if not first - 1 <= k <= last - 1:
                 assert old.body[a.start : a.close_end] == new.body[b.start : b.close_end]
         assert not set(result.abc) & set(SPECIALS)
+
+
+def test_infill_prompts_in_the_order_the_card_names(tiny_fim, monkeypatch):
+    from core.generation import infill as module
+
+    loaded = _load(tiny_fim)
+    fed, feed = [], module.Sampler.feed_ids
+    monkeypatch.setattr(module.Sampler, "feed_ids", lambda self, ids: (fed.append(list(ids)), feed(self, ids))[1])
+    for order in ("psm", "spm"):
+        loaded.card.training["fim_order"] = order
+        result = infill(KESH, "3-4", loaded, seed=0, temperature=1.0)
+        assert check_kept(KESH, result.abc, result.kept)
+    ix = loaded.tokenizer.index
+    assert fed[0][0] == ix[PRE] and fed[0][-1] == ix[MID]
+    assert fed[1][0] == ix[SUF] and MID not in loaded.tokenizer.decode(fed[1])
+    assert loaded.tokenizer.decode(fed[1]).endswith("K:G\n|:GAG GAB|ABA ABd|")  # bars 3-4 go on from here
 
 
 def test_prefix_rewriting_with_a_recurrent_model_keeps_pickups_and_odd_bars(tiny_model):
@@ -177,6 +202,7 @@ def test_cli_infill_writes_the_tune_and_a_summary(tiny_model, tmp_path, capsys):
 @pytest.mark.parametrize("kw,message", [
     ({"preset": "tiny-gpt-512", "fim_rate": 0.95}, "between 0 and 0.9"),
     ({"preset": "tiny-lstm", "fim_rate": 0.5}, "ABC Transformer"),
+    ({"preset": "tiny-gpt-512", "fim_rate": 0.5, "fim_order": "mps"}, "choose psm or spm"),
     ({"preset": "tiny-gpt-512", "init_from": "gpt-folk", "resume": "x.pt"}, "not both"),
 ])
 def test_train_refuses_bad_fim_settings_with_one_sentence(kw, message):

@@ -49,6 +49,8 @@ def register(sub) -> None:
                    "vocabulary grows by the fill-in-the-middle tokens when --fim-rate is set")
     p.add_argument("--fim-rate", type=float, default=0.0,
                    help="share of training tunes rearranged as prefix, suffix, middle (ABC Transformer; 0: off)")
+    p.add_argument("--fim-order", choices=["psm", "spm"], default="psm",
+                   help="psm: prefix, suffix, middle; spm: suffix, prefix, middle (the middle goes on from the prefix)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--job-dir", help=argparse.SUPPRESS)  # set by the Train page's background jobs
@@ -72,6 +74,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_train_chars=args.max_train_chars, patience=args.patience, schedule=args.schedule, warmup=args.warmup,
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, precision=args.precision, compile=args.compile,
         resume=args.resume, min_count=args.min_count, init_from=args.init_from, fim_rate=args.fim_rate,
+        fim_order=args.fim_order,
         command=_command_line(),
     )
     bar = None  # made at the first batch, so that a refused setting prints only its error

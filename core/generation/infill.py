@@ -23,7 +23,7 @@ from core.data.abc import analyse_body, default_unit, meter_length, normalise_me
 from core.errors import UserError
 from core.generation.meter import TICKS, BarRule, MeterConstraint
 from core.generation.sampler import Sampler
-from core.tokenizers.fim import SPECIALS, fim_ids, has_fim
+from core.tokenizers.fim import SPECIALS, fim_ids, has_fim, order_of
 
 MAX_TUNE_CHARS = 20_000
 _FIELD = re.compile(r"^([A-Za-z]):[ \t]*(.*?)[ \t]*$", re.M)
@@ -130,7 +130,8 @@ def infill(abc: str, bars: str, loaded, seed: int = 0, temperature: float = 0.8,
     fim = has_fim(loaded.tokenizer) and loaded.card.family == "transformer"
     vocab = set(loaded.tokenizer.vocab) - set(SPECIALS)
     if fim:
-        ids = fim_ids(loaded.tokenizer, _readable(before, vocab), _readable(after, vocab).rstrip("\n") + "\n\n")
+        ids = fim_ids(loaded.tokenizer, _readable(before, vocab), _readable(after, vocab).rstrip("\n") + "\n\n",
+                      order=order_of(loaded.card.training))
         block = int(loaded.card.model.get("block_size", 1024))
         middle_room = sum(r.length for r in plan.rules) // TICKS * 4 + 50  # generous: characters of the new bars
         if len(ids) + middle_room > block:

@@ -56,6 +56,7 @@ class TrainConfig:
     min_count: int | None = None  # note/chord tokens: drop those seen fewer times in training (R2's threshold)
     init_from: str | None = None  # a finished checkpoint (name or folder) whose weights the run starts from
     fim_rate: float = 0.0  # share of training tunes rearranged for fill-in-the-middle (transformer, ABC)
+    fim_order: str = "psm"  # "psm" (prefix, suffix, middle) or "spm" (suffix, prefix, middle)
     command: str = ""
 
     def resolved(self) -> TrainConfig:
@@ -86,6 +87,8 @@ class TrainConfig:
         preset = PRESETS[out.preset]
         if not (0.0 <= out.fim_rate <= 0.9):
             raise UserError(f"The fill-in-the-middle share must be between 0 and 0.9, not {out.fim_rate}.")
+        if out.fim_order not in ("psm", "spm"):
+            raise UserError(f"Unknown fill-in-the-middle order {out.fim_order!r}; choose psm or spm.")
         if out.fim_rate and (preset.family != "transformer" or preset.tokenizer.get("kind") != "abc_chars"):
             raise UserError("Fill-in-the-middle training is for the ABC Transformer presets (gpt-folk, tiny-gpt, "
                             "tiny-gpt-512).")

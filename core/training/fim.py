@@ -1,7 +1,8 @@
 """Fill-in-the-middle training: rearranged tunes mixed into the GPT's packed rows, and warm starts.
 
 Each epoch, a share ``fim_rate`` of the training tunes is rewritten as
-``PRE header+prefix SUF suffix MID middle END`` where the middle is 1 to 4 whole bars of the
+``PRE header+prefix SUF suffix MID middle END`` (or, in the ``spm`` order,
+``SUF suffix PRE header+prefix middle END``) where the middle is 1 to 4 whole bars of the
 body (the bar contents with the bar lines between them; the bar line that closes the last of
 them stays in the suffix), drawn afresh every epoch from ``(seed, epoch)``. The other tunes, and
 the validation and test splits, stay left to right, so a FIM model's validation loss (which picks
@@ -40,6 +41,7 @@ class FimPackedSequences(PackedSequences):
 
     fim_tunes: list[FimTune] = field(default_factory=list)
     fim_rate: float = 0.5
+    fim_order: str = "psm"
 
     def batches(self, part, batch_size, seq_len, epoch, shard):
         if part != "train":
@@ -56,14 +58,14 @@ class FimPackedSequences(PackedSequences):
         out = []
         for ids, tune in zip(self.items["train"], self.fim_tunes, strict=True):
             if len(tune.bars) >= 2 and rng.random() < self.fim_rate:
-                out.append(rearranged(self.tokenizer, tune, rng))
+                out.append(rearranged(self.tokenizer, tune, rng, self.fim_order))
             else:
                 out.append(ids)
         return out
 
 
-def rearranged(tokenizer, tune: FimTune, rng: np.random.Generator) -> list[int]:
-    """The tune as ``PRE prefix SUF suffix MID middle END`` ids, the middle 1-4 whole bars."""
+def rearranged(tokenizer, tune: FimTune, rng: np.random.Generator, order: str = "psm") -> list[int]:
+    """The tune's ids rearranged in ``order`` (see core.tokenizers.fim), the middle 1-4 whole bars."""
     from core.tokenizers.fim import fim_ids
 
     n = len(tune.bars)
@@ -71,7 +73,7 @@ def rearranged(tokenizer, tune: FimTune, rng: np.random.Generator) -> list[int]:
     first = int(rng.integers(0, n - size + 1))
     start, end = tune.bars[first][0], tune.bars[first + size - 1][1]
     prefix = tune.head + tune.body[:start]
-    return fim_ids(tokenizer, prefix, tune.body[end:] + "\n\n", tune.body[start:end])
+    return fim_ids(tokenizer, prefix, tune.body[end:] + "\n\n", tune.body[start:end], order)
 
 
 def fim_tunes(corpus_name: str) -> list[FimTune]:
@@ -90,14 +92,15 @@ def fim_tunes(corpus_name: str) -> list[FimTune]:
     return out
 
 
-def make_fim_data(data: PackedSequences, corpus_name: str, fim_rate: float) -> FimPackedSequences:
+def make_fim_data(data: PackedSequences, corpus_name: str, fim_rate: float,
+                  fim_order: str = "psm") -> FimPackedSequences:
     """``data`` (already tokenized with the FIM tokens) with its training split rearranged each epoch."""
     tunes = fim_tunes(corpus_name)[: len(data.items["train"])]  # fewer under --max-train-chars
     for tune, ids in zip(tunes, data.items["train"], strict=True):
         if len(ids) != len(tune.head) + len(tune.body) + 2:  # cut short by --max-train-chars: kept as it is
             tune.bars = []
     fields = {k: getattr(data, k) for k in ("tokenizer", "corpus", "tokens", "characters", "extra", "items", "seed")}
-    return FimPackedSequences(**fields, fim_tunes=tunes, fim_rate=fim_rate)
+    return FimPackedSequences(**fields, fim_tunes=tunes, fim_rate=fim_rate, fim_order=fim_order)
 
 
 def init_tokenizer(init_from: str, fim: bool):

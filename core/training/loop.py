@@ -49,7 +49,7 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     if cfg.fim_rate:
         from core.training.fim import make_fim_data
 
-        data = make_fim_data(data, cfg.corpus, cfg.fim_rate)
+        data = make_fim_data(data, cfg.corpus, cfg.fim_rate, cfg.fim_order)
     if data.n_batches("train", cfg.batch_size, cfg.seq_len) < 1 or data.tokens["train"] < 2 * cfg.seq_len:
         raise UserError(f"Corpus {cfg.corpus} is too small to train on ({data.tokens['train']} training tokens).")
     for part, role in (("valid", "pick the best epoch"), ("test", "give its held-out figures")):
