@@ -7,7 +7,7 @@ pitch-class histogram of the continuation with the prompt's, through the Evaluat
 (core.evaluation.metrics), is set beside the same overlaps of the tune's own B part with its A part.
 Also counted: continuations that contain chords when the prompt has none. Usage:
 
-    .venv/bin/python benchmarks/continuation_style.py [--n 50] [--model NAME ...] [--seconds 20]
+    .venv/bin/python benchmarks/continuation_style.py [--n 50] [--model NAME ...] [--seconds 20] [--steer 3]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from core.data.corpus import load_corpus  # noqa: E402
 from core.data.piece import Piece, UnplayableABC  # noqa: E402
 from core.evaluation.metrics import piece_metrics  # noqa: E402
-from core.generation.continuation import ContinueSettings, continue_tune  # noqa: E402
+from core.generation.continuation import STEER_STRENGTH, ContinueSettings, continue_tune  # noqa: E402
 from core.generation.rescue import NoPlayableTune  # noqa: E402
 from core.generation.settings import load_model  # noqa: E402
 from core.training.checkpoint import cpu_name  # noqa: E402
@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50, help="held-out tunes (O'Neill's test split, in order)")
     parser.add_argument("--model", action="append", help="ABC model (repeatable; default: the four shipped)")
     parser.add_argument("--seconds", type=float, default=20.0, help="music each continuation adds")
+    parser.add_argument("--steer", type=float, default=STEER_STRENGTH,
+                        help="pull toward the tune's shares of letters, lengths and broken rhythm (0: off)")
     args = parser.parse_args()
     cases = []
     for tune in load_corpus("oneills1850").split("test"):
@@ -84,7 +86,8 @@ def main() -> None:
         loaded, t, lengths, pitches, chords, failed = load_model(name), time.perf_counter(), [], [], 0, 0
         for seed, (prompt, a, _) in enumerate(cases):
             try:
-                piece = continue_tune(ContinueSettings(name, prompt, seed=seed, seconds=args.seconds), loaded)
+                settings = ContinueSettings(name, prompt, seed=seed, seconds=args.seconds, steer=args.steer)
+                piece = continue_tune(settings, loaded)
             except NoPlayableTune:
                 failed += 1
                 continue
@@ -94,7 +97,7 @@ def main() -> None:
             lengths.append(overlap(a[0], c[0]))
             pitches.append(overlap(a[1], c[1]))
             chords += bool(CHORD.search(added)) and not CHORD.search(prompt.split("K:", 1)[1])
-        rows.append({"set": name, "tunes": len(lengths), "failed": failed,
+        rows.append({"set": name, "steer": args.steer, "tunes": len(lengths), "failed": failed,
                      "note_length_overlap": round(statistics.median(lengths), 3),
                      "pitch_class_overlap": round(statistics.median(pitches), 3),
                      "chords_where_the_prompt_has_none": chords, "seconds": round(time.perf_counter() - t, 1)})

@@ -148,6 +148,11 @@ def _end_note(s: State, style: Style = ANY_STYLE) -> State | None:
                       last_chord=s.count == 1)
 
 
+def finish_note(s: State) -> State | None:
+    """The state after the pending note of ``s`` ends (as at the end of a bar's text); None if it cannot."""
+    return _end_note(s)
+
+
 def _can_close(s: State, rule: BarRule) -> bool:
     if s.broken != (1, 1) or s.tup_left or not s.notes:
         return False

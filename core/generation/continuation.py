@@ -28,10 +28,16 @@ from core.generation.form import FormSpec, NoBody, make_plan, sample_body
 from core.generation.rescue import NoPlayableTune
 from core.generation.sampler import Sampler
 from core.generation.settings import check_common, load_model, one_thread
+from core.generation.steer import StyleSteer, tune_tally
 from core.generation.style import style_of
 from core.training.checkpoint import LoadedModel
 
 BAR_LINE_END = ("|", "|]", "||", ":|", "::", "|:")
+STEER_STRENGTH, MAX_STEER = 4.0, 10.0
+"""Logit bias per unit of log(target share / share so far); 4 keeps continuations at their tune's proportions
+(measured: benchmarks/continuation_style.py)."""
+MIN_STEER_NOTES = 16
+"""Fewer notes than this in the pasted tune and its shares of letters and lengths are too few to steer by."""
 MAX_MIDI_PRIMER_BYTES = 1_000_000
 """Largest MIDI file accepted as a primer (a long piano piece is 100 kB)."""
 
@@ -50,11 +56,15 @@ class ContinueSettings:
     tempo: float | None = None
     program: int = 0
     max_attempts: int = 10
+    steer: float = STEER_STRENGTH  # pull toward the tune's shares of letters, lengths, broken rhythm (0: off)
 
     def validate(self) -> tuple[dict[str, str], int]:
         """The tune's header fields and where its body starts; UserError for any bad setting or tune."""
         check_common(self)
         check_text(self.tune, "The pasted tune")
+        if not 0 <= self.steer <= MAX_STEER:  # NaN fails too
+            raise UserError(f"The pull toward the tune's style must be from 0 (off) to {MAX_STEER:g}, "
+                            f"not {self.steer}.")
         if len(re.findall(r"(?m)^X:", self.tune)) > 1:
             raise UserError("The pasted text holds more than one tune (several X: lines); paste one.")
         fields, start = split_header(self.tune)
@@ -86,6 +96,7 @@ def _continue(settings: ContinueSettings, loaded: LoadedModel | None) -> Piece:
     # tune's own rhythmic vocabulary: its note lengths, and chords, broken rhythm, tuplets only if it has them
     plan = make_plan(FormSpec("free"), meter, unit, fields.get("K", ""), settings.seconds, qpm,
                      style_of(settings.tune[start:]))
+    steer = _steer(loaded, settings.tune[start:], plan, settings.steer)
     user = settings.tune.rstrip() + "\n"  # the tune as pasted; trailing blank lines, which end an ABC tune, go
     reasons, attempts = [], []
     for attempt in range(1, settings.max_attempts + 1):
@@ -93,7 +104,7 @@ def _continue(settings: ContinueSettings, loaded: LoadedModel | None) -> Piece:
                           settings.top_p)
         sampler.feed(prompt + body)
         try:
-            added = _repair(sample_body(sampler, plan, meter, unit).lstrip("\n"), meter, unit)
+            added = _repair(sample_body(sampler, plan, meter, unit, steer=steer).lstrip("\n"), meter, unit)
         except NoBody as exc:
             reasons.append(str(exc))
             attempts.append(None)
@@ -112,6 +123,15 @@ def _continue(settings: ContinueSettings, loaded: LoadedModel | None) -> Piece:
                       "continued_from_chars": len(settings.tune), "qpm": qpm}
         return piece
     raise NoPlayableTune(settings, reasons, attempts)
+
+
+def _steer(loaded: LoadedModel, body: str, plan, strength: float):
+    """The continuation's hook toward the tune's shares of letters, note lengths and broken rhythm (None when off
+    or for a tune too short to have shares worth keeping)."""
+    target = tune_tally(body, plan.bar_ticks)
+    if target.notes < MIN_STEER_NOTES or not strength:
+        return None
+    return lambda constraint: StyleSteer(loaded.tokenizer, constraint, target, strength)
 
 
 def _tempo(fields: dict[str, str]) -> float | None:

@@ -123,15 +123,19 @@ def make_plan(spec: FormSpec, meter: str, unit: str, key: str, seconds: float, q
     return FormPlan(spec, bar_ticks, tonic, tonic_min, style)
 
 
-def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_chars: int = 6000) -> str:
+def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_chars: int = 6000,
+                steer=None) -> str:
     """Sample a tune body under the meter-exact constraint until the plan ends the tune.
 
     ``opening`` (bars the musician wrote) is read after the first bar's forced opening text; it
-    must follow the plan's bar lines. Raises UserError when it does not, NoBody when the model
+    must follow the plan's bar lines. ``steer``, given the constraint, makes the sampler's logits hook
+    for the body (see core.generation.steer). Raises UserError when it does not, NoBody when the model
     runs past ``max_chars`` characters.
     """
     constraint = MeterConstraint(sampler.tokenizer, meter, unit, plan)
     sampler.constraint = constraint
+    if steer is not None:  # a logits hook made for this constraint (core.generation.steer)
+        sampler.logits_hook = steer(constraint)
     ids: list[int] = []
     try:
         while constraint.state.mode == "literal" and not constraint.done:
@@ -152,6 +156,8 @@ def sample_body(sampler, plan, meter: str, unit: str, opening: str = "", max_cha
             ids += sampler.next_tokens()
     finally:
         sampler.constraint = None
+        if steer is not None:
+            sampler.logits_hook = None
     return sampler.tokenizer.decode(ids).strip()
 
 

@@ -69,6 +69,7 @@ class MeterConstraint:
         self._masks = _TABLES.setdefault((self.vocab, tokenizer.vocab_size, self.compound), {})
         self.index, self.elapsed, self.done = 0, 0, False
         self.bars: list[int] = []  # ticks each finished bar lasted
+        self.readers: list = []  # each called with (character, state before, state after) of every character read
         self._start_bar()
 
     def _start_bar(self, carry: State | None = None) -> None:
@@ -121,6 +122,8 @@ class MeterConstraint:
             nxt = step(self.state, c, replace(self.rule, style=ANY_STYLE), self.compound)
         if nxt is None:
             raise UserError(f"{c!r} cannot come here in a bar of {self.bar_units * self.unit_len} whole notes.")
+        for reader in self.readers:
+            reader(c, self.state, nxt)
         self.state = nxt
         if nxt.mode == "closed":
             self.bars.append(nxt.filled)

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from core.generation.meter import SUFFIX_TICKS, SUFFIXES, Style
 
-_NOT_MUSIC = re.compile(r'"[^"]*"|![^!]*!|%.*$|\[[A-Za-z]:[^\]]*\]|\[\d', re.M)
+NOT_MUSIC = re.compile(r'"[^"]*"|![^!]*!|%.*$|\[[A-Za-z]:[^\]]*\]|\[\d', re.M)
 _NOTE = re.compile(r"(?:\^{1,2}|_{1,2}|=)?[A-Ga-gz][,']*([0-9]*/*[0-9]*)|\]([0-9]*/*[0-9]*)")
 
 
@@ -33,7 +33,7 @@ def _ticks_of(suffix: str) -> int | None:
 
 def style_of(body: str) -> Style:
     """The rhythmic vocabulary of an ABC body: lengths used (always the unit), chords, broken rhythm, tuplets."""
-    music = _NOT_MUSIC.sub("", body)
+    music = NOT_MUSIC.sub("", body)
     used = {SUFFIX_TICKS[""]}
     for match in _NOTE.finditer(music):
         ticks = _ticks_of(match.group(1) if match.group(1) is not None else match.group(2) or "")

@@ -8,10 +8,11 @@ that connects to both sides (Bavarian et al. 2022), in one of two orders:
   straight from the prefix, as left to right, with the suffix read first, so a bar the suffix
   repeats can be copied the way a left-to-right model copies a motif it has seen.
 
-A model's order is ``fim_order`` in its card's training settings (``psm`` when absent). The four tokens are ASCII separator control characters (file, group,
-record and unit separators): they never occur in ABC text, so each stays one character of the
-vocabulary and the card format does not change. They are appended after the characters a
-model already knows, so a left-to-right checkpoint's ids stay valid.
+A model's order is ``fim_order`` in its card's training settings (``psm`` when absent). The four
+tokens are ASCII separator control characters (file, group, record and unit separators): they never
+occur in ABC text, so each stays one character of the vocabulary and the card format does not
+change. They are appended after the characters a model already knows, so a left-to-right
+checkpoint's ids stay valid.
 """
 
 from __future__ import annotations

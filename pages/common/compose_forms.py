@@ -13,7 +13,7 @@ from core.audio.render import GM_INSTRUMENTS
 from core.data.abc import default_unit
 from core.errors import UserError
 from core.generation.compose import ComposeSettings
-from core.generation.continuation import ContinueSettings
+from core.generation.continuation import MAX_STEER, STEER_STRENGTH, ContinueSettings
 from core.generation.edit import decode_upload
 from core.generation.midi_compose import MidiComposeSettings
 from core.generation.settings import draw_seed
@@ -193,9 +193,12 @@ def continue_form(model: str) -> ContinueSettings | None:
                             height=160, placeholder="X:1\nT:My tune\nM:6/8\nL:1/8\nK:D\n|:A2B c2d|e2f g2e|")
         upload = st.file_uploader("…or upload one .abc file (up to 6,000 characters)", type=["abc", "txt"],
                                   key="continue_file", max_upload_size=ABC_UPLOAD_BYTES // 10**6)
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         seconds = c1.slider("Music to add (seconds)", 5, 120, 20, 5, key="continue_seconds")
         temperature = c2.slider("Temperature", 0.1, SLIDER_TEMPERATURE, 0.8, 0.05, key="continue_temperature")
+        steer = c3.slider("Keep to the tune's proportions", 0.0, MAX_STEER, STEER_STRENGTH, 0.5, key="continue_steer",
+                          help="How hard the continuation is pulled toward your tune's shares of notes, note "
+                               "lengths, dotted rhythm and rests. 0: the model alone.")
         seed, lock, _ = seed_fields("continue_", variations=False)
         if not st.form_submit_button("Continue"):
             return None
@@ -203,4 +206,4 @@ def continue_form(model: str) -> ContinueSettings | None:
     if not tune.strip():
         raise UserError("Paste a tune or upload an .abc file to continue.")
     return ContinueSettings(model=model, tune=tune, seed=seed if lock else draw_seed(), seconds=float(seconds),
-                            temperature=float(temperature))
+                            temperature=float(temperature), steer=float(steer))
