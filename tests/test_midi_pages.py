@@ -5,6 +5,7 @@ import io
 import time
 import zipfile
 
+import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -77,6 +78,12 @@ def test_compose_with_a_note_model_gives_audio_piano_roll_tokens_and_midi(midi_m
     assert at.code[0].value.strip()  # the sampled tokens
     assert any("Novelty is checked for ABC models only." in c.value for c in at.caption)
     assert piece["abc"] is None and piece["midi"][:4] == b"MThd" and piece["meta"]["primer"] == primers[1]
+    # the primer's notes play first, the join marked in the file and on the piano roll
+    played = pretty_midi.PrettyMIDI(io.BytesIO(piece["midi"]))
+    join = piece["meta"]["join_seconds"]
+    assert [(t.text, round(t.time, 3)) for t in played.text_events] == [("continuation starts", join)]
+    starts = sorted(n.start for inst in played.instruments for n in inst.notes)
+    assert 0 < join < starts[-1] and starts[0] < join  # the given notes, then the model's
 
     # an ABC tune joins the same history; both still show
     at.selectbox(key="model").set_value(SHIPPED[0]).run()

@@ -122,8 +122,9 @@ def piano_roll(midi: pretty_midi.PrettyMIDI, fs: int = 20) -> np.ndarray:
     return midi.get_piano_roll(fs=fs)
 
 
-def piano_roll_png(midi: pretty_midi.PrettyMIDI, fs: int = 20, title: str = "") -> bytes:
-    """A piano-roll picture: time in seconds across, MIDI pitch up, for pieces without notation."""
+def piano_roll_png(midi: pretty_midi.PrettyMIDI, fs: int = 20, title: str = "", join: float | None = None) -> bytes:
+    """A piano-roll picture: time in seconds across, MIDI pitch up, for pieces without notation; ``join`` (seconds)
+    draws where a continuation takes over from the notes it was given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,6 +142,9 @@ def piano_roll_png(midi: pretty_midi.PrettyMIDI, fs: int = 20, title: str = "") 
         interpolation="nearest",
         extent=(0, roll.shape[1] / fs, lo, hi),
     )
+    if join is not None:
+        ax.axvline(join, color="tab:red", linewidth=1.5)
+        ax.text(join, hi - 1, " continuation", color="tab:red", va="top", fontsize=9)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("MIDI pitch")
     if title:

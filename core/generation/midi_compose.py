@@ -40,6 +40,7 @@ class MidiComposeSettings:
     primer: str | None = None  # title of a held-out (test) piece of the model's corpus; None: no primer
     primer_tokens: int = 32  # how much of the primer piece's opening the model is given
     primer_midi: bytes | None = None  # an uploaded MIDI file as the primer (instead of a held-out piece)
+    play_primer: bool = False  # the piece opens with the primer's notes (what the model was given), the join marked
     tempo: float | None = None  # quarter notes per minute; None: the primer's, else 100
     program: int = 0
     threshold: float = 0.5  # autoencoder: note-on probability that becomes a note (the report used 0.5)
@@ -127,10 +128,28 @@ def _from_tokens(loaded: LoadedModel, s: MidiComposeSettings, generator,
             if seconds >= s.seconds:
                 break
             long_enough = seconds >= 0.5 * s.seconds
-    midi = tokenizer.decode_midi(ids, qpm=qpm, program=s.program)
-    _trim(midi, s.seconds)
+    join = None
+    if s.play_primer and (s.primer or s.primer_midi):
+        opening = [i for i in primer_ids if i not in special.values()]
+        midi, join = _joined(tokenizer, opening, ids, qpm, s.program)
+    else:
+        midi = tokenizer.decode_midi(ids, qpm=qpm, program=s.program)
+    _trim(midi, (join or 0.0) + s.seconds)
     return midi, {"tempo": qpm, "tokens": len(ids), "primer_tokens": len(primer_ids),
-                  "primer": s.primer, "tokens_text": " ".join(tokenizer.names(ids[:200]))}
+                  "primer": s.primer, "tokens_text": " ".join(tokenizer.names(ids[:200])),
+                  **({"join_seconds": round(join, 3)} if join is not None else {})}
+
+
+def _joined(tokenizer, opening: list[int], ids: list[int], qpm: float,
+            program: int) -> tuple[pretty_midi.PrettyMIDI, float]:
+    """The primer's tokens and the continuation's as one piece, a text event marking where the model's notes
+    begin; and that time in seconds (the first note after the primer's)."""
+    midi = tokenizer.decode_midi(opening + ids, qpm=qpm, program=program)
+    given = sum(len(inst.notes) for inst in tokenizer.decode_midi(opening, qpm=qpm, program=program).instruments)
+    starts = sorted(n.start for inst in midi.instruments for n in inst.notes)
+    join = starts[given] if given < len(starts) else (starts[-1] if starts else 0.0)
+    midi.text_events.append(pretty_midi.Text("continuation starts", join))
+    return midi, float(join)
 
 
 def _primer(loaded: LoadedModel, s: MidiComposeSettings, generator) -> tuple[list[int], float]:

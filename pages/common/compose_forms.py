@@ -160,7 +160,7 @@ def _sampler_fields(primers: list[str]) -> dict:
                       help="Sample only from the likeliest tokens that together have this probability (1: off).")
     return {"temperature": temperature, "top_k": int(top_k), "top_p": float(top_p),
             "primer": None if primer == NO_PRIMER else primer, "primer_tokens": int(primer_tokens),
-            "primer_midi": upload.getvalue() if upload is not None else None}
+            "primer_midi": upload.getvalue() if upload is not None else None, "play_primer": True}
 
 
 def midi_form(model: str, card: ModelCard, primers: list[str], retry: bool) -> tuple[MidiComposeSettings, int] | None:

@@ -23,7 +23,8 @@ def tune_view(piece: Piece, seed: int | None, label: str, made: str = "", novelt
         wav, audio_error = None, str(exc)
     # ABC: abcjs engraves it in the browser (pages.common.score); MIDI: verovio's score, then the piano roll
     svgs = midi_to_svg(piece.midi) if notation and not piece.abc else []
-    roll = piano_roll_png(piece.midi, title=piece.title) if notation and not piece.abc else None
+    join = piece.meta.get("join_seconds")
+    roll = piano_roll_png(piece.midi, title=piece.title, join=join) if notation and not piece.abc else None
     return {
         "title": piece.title, "abc": piece.abc, "midi": piece.midi_bytes(), "wav": wav, "audio_error": audio_error,
         "svgs": svgs, "roll": roll, "duration": piece.duration, "seed": seed, "label": label, "made": made,
@@ -69,7 +70,9 @@ def show_pictures(tune: dict, key: str, staffwidth: int = 740) -> None:
     for i, svg in enumerate(svgs):
         st.image(svg, caption=f"Score of {tune['title']}" + (f", page {i + 1}" if len(svgs) > 1 else ""))
     if tune.get("roll") is not None:
-        st.image(tune["roll"], caption=f"Piano roll of {tune['title']}")
+        join = (tune.get("meta") or {}).get("join_seconds")
+        given = f"; the notes the model was given end at {join:.1f} s (red line), its own follow" if join else ""
+        st.image(tune["roll"], caption=f"Piano roll of {tune['title']}{given}")
 
 
 def show_downloads(tune: dict, prefix: str) -> None:
