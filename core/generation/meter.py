@@ -24,6 +24,7 @@ from core.generation.bar_machine import (  # noqa: F401 (re-exported: the names 
     ANY_STYLE,
     GRID,
     MUSIC,
+    PITCHES,
     SUFFIX_TICKS,
     SUFFIXES,
     TICKS,
@@ -132,21 +133,39 @@ class MeterConstraint:
             self._start_bar(nxt)
 
 
+_PREV = {"": "", " ": " ", "\n": "\n", "(": "(", "^": "^", "_": "^", "=": "^", ",": ",", "'": ","}
+"""The last character read, by what the machine asks of it (start of bar, space, line break, open paren,
+accidental, octave mark); every other character is alike ("a")."""
+
+
 def _mask_key(s: State, rule: BarRule) -> State:
-    """The state with what cannot change its mask made alike: only whether the bar has a note; and, in a bar
-    with no tonic to end on, only whether the last note is a rest, none of the tonic's bookkeeping."""
-    s = s._replace(notes=min(s.notes, 1), marks=s.marks if s.prev in "^_=,'" else 0)
+    """The state with what cannot change its mask made alike: only whether the bar has a note, the last character
+    by its kind, whether one or more slurs are open; and, in a bar with no tonic to end on, only whether the last
+    note is a rest, none of the tonic's bookkeeping."""
+    s = s._replace(notes=min(s.notes, 1), marks=s.marks if s.prev in "^_=,'" else 0, prev=_PREV.get(s.prev, "a"),
+                   slurs=min(s.slurs, 2))
     if rule.tonic:
         return s
+    if s.mode != "idle":  # the last note's length and kind only matter where > < or - may come next
+        s = s._replace(last_len=0, after_note=False, was_broken=False)
     return s._replace(pitch="Z" if s.pitch == "Z" else "A" if s.pitch else "", bar_accs="", last_pitch="",
                       before_last="", last_chord=False)
 
 
 def allowed_ids(state: State, rule: BarRule, compound: bool, vocab: tuple[tuple[int, str], ...]) -> tuple[int, ...]:
-    """Ids of the characters of ``vocab`` ((id, char) pairs) that keep the bar completable after ``state``."""
-    out = []
+    """Ids of the characters of ``vocab`` ((id, char) pairs) that keep the bar completable after ``state``.
+
+    Pitch letters are read once per kind: the machine tells them apart only as the bar's tonic or not."""
+    out, letters = [], {}
     for i, c in vocab:
-        nxt = step(state, c, rule, compound)
-        if nxt is not None and feasible(nxt, rule):
+        kind = c.upper() == rule.tonic if c in PITCHES else None
+        if kind is not None and kind in letters:
+            ok = letters[kind]
+        else:
+            nxt = step(state, c, rule, compound)
+            ok = nxt is not None and feasible(nxt, rule)
+            if kind is not None:
+                letters[kind] = ok
+        if ok:
             out.append(i)
     return tuple(out)
