@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.data.piece import Piece  # noqa: E402
 from core.generation.compose import ComposeSettings, compose, load_model  # noqa: E402
+from core.generation.header import KEYS, METERS  # noqa: E402
+from core.generation.rescue import NoPlayableTune  # noqa: E402
 from core.training.checkpoint import cpu_name  # noqa: E402
 
 SEMITONE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -69,12 +71,20 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.8)
     args = parser.parse_args()
     for name in args.model or ["r1-lstm-oneills1850", "r1-gru-oneills1850", "gpt-folk", "gpt-folk-fim"]:
-        loaded, t, rows = load_model(name), time.perf_counter(), []
+        loaded, t, rows, invalid, best = load_model(name), time.perf_counter(), [], 0, 0
         for seed in range(args.n):
-            rows += check(compose(ComposeSettings(name, seed=seed, temperature=args.temperature), loaded).abc)
+            try:
+                abc = compose(ComposeSettings(name, seed=seed, temperature=args.temperature), loaded).abc
+            except NoPlayableTune:  # Compose shows the best attempt, its broken bars marked
+                best += 1
+                continue
+            fields = dict(line.split(":", 1) for line in abc.splitlines() if line[1:2] == ":" and line[:1] in "MK")
+            invalid += fields.get("M", "").strip() not in METERS or fields.get("K", "").strip() not in KEYS
+            rows += check(abc)
         on_tonic = sum(r["last_pc"] == r["tonic_pc"] for r in rows)
-        row = {"model": name, "tunes": args.n, "parts": len(rows), "temperature": args.temperature,
-               "parts_ending_on_tonic_by_ear": f"{on_tonic}/{len(rows)}"}
+        row = {"model": name, "tunes": args.n - best, "best_attempts_shown": best, "parts": len(rows),
+               "temperature": args.temperature, "parts_ending_on_tonic_by_ear": f"{on_tonic}/{len(rows)}",
+               "invalid_K_or_M": invalid}
         row.update({f"open_{what}s": sum(r[f"open_{what}"] for r in rows) for what in ("slur", "chord", "tie")})
         row.update(seconds=round(time.perf_counter() - t, 1),
                    machine=f"{cpu_name()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
