@@ -22,7 +22,7 @@ def register(sub) -> None:
                    help="built-in corpus (ABC: oneills1850, ryans, airds, essen; MIDI: bach), an imported MIDI "
                         "corpus, or an ABC file or folder")
     p.add_argument("--name", help="model name (default: PRESET-CORPUS)")
-    p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
+    p.add_argument("--epochs", type=int, help="passes over the training split (default 20; 2 with --preferences)")
     p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
     p.add_argument("--batch-size", type=int, help="parallel streams (default: the preset's, 16)")
     p.add_argument("--seq-len", type=int, help="characters per step of back-propagation (default 64)")
@@ -51,6 +51,16 @@ def register(sub) -> None:
                    help="share of training tunes rearranged as prefix, suffix, middle (ABC Transformer; 0: off)")
     p.add_argument("--fim-order", choices=["psm", "spm"], default="psm",
                    help="psm: prefix, suffix, middle; spm: suffix, prefix, middle (the middle goes on from the prefix)")
+    p.add_argument("--preferences", metavar="SOURCE",
+                   help="learn from listeners' judgements (with --init-from): a survey id, or a CSV of pairs "
+                        "(chosen_abc,rejected_abc) or votes (abc,label)")
+    p.add_argument("--method", choices=["dpo", "kto"], default="dpo",
+                   help="with --preferences: dpo (pairs) or kto (single votes, or each pair as two)")
+    p.add_argument("--beta", type=float, default=0.1, help="with --preferences: how far from the start model "
+                   "the judgements may pull it (default 0.1)")
+    p.add_argument("--chosen-weight", type=float, default=10.0,
+                   help="with --preferences --method dpo: weight of the term that keeps the preferred tune's own "
+                        "likelihood from falling (DPO-Positive; 0: plain DPO)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--job-dir", help=argparse.SUPPRESS)  # set by the Train page's background jobs
@@ -67,8 +77,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
+    if args.preferences:
+        return _cmd_preferences(args)
     cfg = TrainConfig(
-        preset=args.preset, corpus=args.corpus, name=args.name, epochs=args.epochs, lr=args.lr,
+        preset=args.preset, corpus=args.corpus, name=args.name, epochs=args.epochs or 20, lr=args.lr,
         batch_size=args.batch_size, seq_len=args.seq_len, optimizer=args.optimizer, device=args.device,
         seed=args.seed, checkpoint_every=args.checkpoint_every, out_dir=args.out,
         max_train_chars=args.max_train_chars, patience=args.patience, schedule=args.schedule, warmup=args.warmup,
@@ -138,3 +150,43 @@ def _run_job(cfg, job_dir: str) -> int:
     reporter.finish(DONE, model=result.card.name, metrics=result.card.metrics)
     print(json.dumps({"model": result.card.name, "folder": str(result.folder), **result.card.metrics}))
     return 0
+
+
+def _cmd_preferences(args: argparse.Namespace) -> int:
+    """``train --init-from M --preferences SOURCE``: fine-tune on listeners' judgements (DPO or KTO)."""
+    from tqdm import tqdm
+
+    from core.training.from_votes import PreferenceConfig, learn_from_votes
+
+    if not args.init_from:
+        raise UserError("Learning from judgements starts from a model: give --init-from MODEL.")
+    cfg = PreferenceConfig(init_from=args.init_from, method=args.method, beta=args.beta,
+                           chosen_weight=args.chosen_weight, epochs=args.epochs or 2, lr=args.lr or 1e-5,
+                           batch_size=args.batch_size or 8, seed=args.seed, name=args.name, out_dir=args.out,
+                           command=_command_line())
+    judgements = read_source(args.preferences)
+    bar = tqdm(unit="step", disable=args.quiet, dynamic_ncols=True)
+
+    def on_step(step: int, steps: int, stats) -> None:
+        bar.total = steps
+        bar.n = step
+        bar.set_postfix(loss=f"{stats.loss:.3f}", right=f"{stats.accuracy:.2f}", refresh=False)
+        bar.refresh()
+
+    result = learn_from_votes(cfg, judgements, on_step)
+    bar.close()
+    print(json.dumps({"model": result.folder.name, "folder": str(result.folder), "method": cfg.method,
+                      "judgements": judgements.count, "steps": result.steps, "final": result.final,
+                      "before": result.before, "after": result.after}))
+    return 0
+
+
+def read_source(source: str):
+    """Judgements from a survey (its id) or a CSV file."""
+    from core.training.judgements import read_judgements_csv
+
+    if source.isdigit():
+        from survey_db.judgements import survey_judgements
+
+        return survey_judgements(int(source))
+    return read_judgements_csv(source)
