@@ -18,6 +18,7 @@ from core.survey.arena_io import arena_to_csv
 from core.survey.paired_io import read_any
 from core.survey.stats.arena import arena_summary, bradley_terry
 from core.survey.stats.checks import check_table
+from tests.conftest import ROOT
 
 TRUE = {"folk-gpt": 1.6, "human": 2.0, "lstm": 0.9, "markov": 0.4, "random": 0.0}
 """Known log-strengths of the synthetic arena."""
@@ -238,3 +239,15 @@ def test_missing_column_and_margin_are_refused(tmp_path, capsys, games):
     path.write_text(arena_to_csv(games))
     assert main(["survey-stats", str(path), "--margin", "0.1"]) == 2
     assert "leave out --margin" in capsys.readouterr().err
+
+
+def test_the_documented_example(capsys):
+    assert main(["survey-stats", str(ROOT / "docs" / "examples" / "survey_arena.csv"), "--json",
+                 "--exclude-failed-checks"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["excluded"] == [{"participant": "ex-06", "reason": "failed a catch clip; failed the headphone check"}]
+    got = [(r["source"], round(r["strength"], 2), [round(x, 2) for x in r["ci95"]], r["wins"], r["games"])
+           for r in out["arena"]["ratings"]]
+    # as docs/researchers.md quotes them
+    assert got == [("human", 2.24, [0.55, 3.93], 12, 15), ("gpt-folk", 1.47, [-0.06, 3.01], 9, 15),
+                   ("lstm", 0.77, [-0.69, 2.22], 6, 15), ("markov", 0.0, [0.0, 0.0], 3, 15)]
