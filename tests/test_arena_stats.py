@@ -251,3 +251,17 @@ def test_the_documented_example(capsys):
     # as docs/researchers.md quotes them
     assert got == [("human", 2.24, [0.55, 3.93], 12, 15), ("gpt-folk", 1.47, [-0.06, 3.01], 9, 15),
                    ("lstm", 0.77, [-0.69, 2.22], 6, 15), ("markov", 0.0, [0.0, 0.0], 3, 15)]
+
+
+def test_chart_and_paragraph_of_the_example():
+    from core.survey.stats.arena import arena_paragraph, leaderboard_chart
+    from core.survey.stats.checks import exclude_failed
+
+    kept, excluded = exclude_failed(read_any(ROOT / "docs" / "examples" / "survey_arena.csv"))
+    s = arena_summary(kept)
+    assert leaderboard_chart(s, "png").startswith(b"\x89PNG") and b"<svg" in leaderboard_chart(s, "svg")
+    with pytest.raises(ValueError, match="png or svg"):
+        leaderboard_chart(s, "gif")
+    text = arena_paragraph(s, excluded.to_dict("records"), "Which do you prefer?")
+    assert '"Which do you prefer?" (4 sources;' in text and "1 participant was excluded" in text
+    assert "to 30 games" in text and "human ranked first (12 wins in 15 games; strength 2.24" in text

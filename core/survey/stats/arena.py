@@ -188,3 +188,55 @@ def leaderboard_text(s: dict) -> str:
         lines += ["", f"The first (left) clip won {p['first_won']} of {p['games']} games "
                       f"({100 * p['first_won_share']:.1f}%)."]
     return "\n".join(lines)
+
+
+def leaderboard_chart(s: dict, fmt: str = "png") -> bytes:
+    """The leaderboard as a chart, PNG or SVG bytes: each source's strength (points, strongest at the top) with
+    its 95% interval (bars); the dashed line is the lowest source, at 0."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"fmt is png or svg, not {fmt!r}")
+    rows = s["arena"]["ratings"][::-1]  # matplotlib draws from the bottom
+    fig = Figure(figsize=(6.0, 0.45 * len(rows) + 1.4), dpi=150)
+    ax = fig.subplots()
+    ax.axvline(0, color="0.4", ls="--", lw=1)
+    for i, r in enumerate(rows):
+        lo, hi = r["ci95"]
+        ax.errorbar(r["strength"], i, xerr=[[r["strength"] - lo], [hi - r["strength"]]], fmt="o", color="C0",
+                    capsize=3)
+    ax.set_yticks(range(len(rows)), [f"{r['source'][:28]} ({r['wins']}/{r['games']})" for r in rows], fontsize=7)
+    ax.set_xlabel(f"Bradley-Terry strength (log odds against {s['arena']['reference'][:28]})")
+    ax.set_title("Arena leaderboard, 95% intervals")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, metadata={"Software": None} if fmt == "png" else {"Date": None})
+    return buffer.getvalue()
+
+
+def arena_paragraph(s: dict, excluded: list[dict], question: str, setup: dict | None = None) -> str:
+    """A "methods and results" paragraph of an arena survey, from the figures; ``excluded``: the exclusion
+    table's records, ``setup``: the survey's settings (its number of sources and pairings, its screening)."""
+    from core.survey.stats.report import screening_sentence
+
+    setup = setup or {}
+    a = s["arena"]
+    top, low = a["ratings"][0], a["ratings"][-1]
+    design = (f"In an arena design, each trial played two excerpts from two different sources, one on the left and "
+              f"one on the right, and participants answered \"{question}\" ({len(a['ratings'])} sources; games were "
+              "dealt so that each pair of sources and each side collected about the same number).")
+    n = s["n_participants"]
+    exclusion = (f"{len(excluded)} participant{'s were' if len(excluded) != 1 else ' was'} excluded before analysis "
+                 f"({'; '.join(sorted({r['reason'] for r in excluded}))}), leaving {n}." if excluded else
+                 f"No participant was excluded; {n} took part.")
+    lo, hi = top["ci95"]
+    result = (f"Bradley-Terry strengths were fitted by maximum likelihood to {a['n_games']} games (logistic "
+              f"regression, lowest source fixed at 0, 95% Wald intervals). {top['source']} ranked first "
+              f"({top['wins']} wins in {top['games']} games; strength {top['strength']:.2f}, 95% interval "
+              f"{lo:.2f} to {hi:.2f}, above {low['source']}).")
+    return " ".join(p for p in (design, screening_sentence(setup), exclusion, result) if p)
