@@ -50,3 +50,28 @@ def test_results_leaderboard_equals_the_cli(arena_id, capsys):
     assert '"Which tune would you rather hear again?"' in paragraph and "24 games" in paragraph
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Chart (PNG)", "Chart (SVG)", "Summary (JSON)", "Responses (CSV)"]
+
+
+def test_a_listener_plays_the_arena_on_the_survey_page():
+    spec = store.SurveySpec(title="Arena visit", design="arena", min_listen_seconds=0, clips_per_participant=2,
+                            arena_question="Which would you rather hear again?")
+    survey_id = store.create_survey(spec, arena_clips(catch=False))
+    store.set_status(survey_id, "open")
+    token = next(s.token for s in store.list_surveys() if s.id == survey_id)
+    at = open_page("pages/views/survey.py", TIMEOUT, s=token)
+    at.button(key="consent").click().run()
+    person = at.query_params["p"]
+    for n in range(2):
+        state = P.state(token, person)
+        assert state.step == "game" and at.subheader[0].value == f"Pair {n + 1} of 2"
+        assert [m.value for m in at.markdown if m.value.endswith("piece**")] == ["**Left piece**", "**Right piece**"]
+        radio = at.radio(key=f"preferred_{state.trial.position}")
+        assert radio.label == "Which would you rather hear again?"
+        radio.set_value(2 - n)  # the right piece, then the left
+        at.button(key=f"FormSubmitter:game_{state.trial.position}-Next").click().run()
+        assert not at.exception and not at.error
+    assert P.state(token, person).step == "done" and "Thank you" in at.success[0].value
+    from survey_db.screening import raw_responses
+
+    raw, _ = raw_responses(survey_id)
+    assert list(raw["winner"]) == [raw["source_b"][0], raw["source_a"][1]]
