@@ -158,8 +158,10 @@ def test_bad_arenas_are_refused_in_one_sentence(tmp_path, change, clips, message
     assert store.list_surveys(url) == []
 
 
-def test_a_models_only_arena_and_bad_answers(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_models_only_arena_and_bad_answers(tmp_path, request, db):
+    url = (f"sqlite:///{tmp_path / 's.sqlite'}" if db == "sqlite"
+           else request.getfixturevalue("postgres_server").new_database())
     models_only = [c for c in arena_clips(catch=False) if c.truth == "machine"]
     survey_id = store.create_survey(store.SurveySpec(title="Models", design="arena", clips_per_participant=5),
                                     models_only, url)
@@ -179,3 +181,8 @@ def test_a_models_only_arena_and_bad_answers(tmp_path):
         screening.record_preference(single, P.join(single, url), 0, 1, 6000, url=url)
     with pytest.raises(UserError, match="Please answer every clip before finishing."):
         P.finish(token, person, None, url)
+    while (state := P.state(token, person, url)).step == "game":  # five games over the 1 pair of sources
+        assert screening.record_preference(token, person, state.trial.position, 1, 6000, url=url)
+    raw, _ = screening.raw_responses(survey_id, url)
+    assert len(raw) == 5 and set(raw["source_a"]) | set(raw["source_b"]) == {"gpt-folk", "lstm"}
+    assert sorted(Counter(raw["source_a"]).values()) == [2, 3]  # sides alternate: 3 and 2
