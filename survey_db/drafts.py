@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from core.errors import UserError
+from core.survey.design import DEFAULT_ARENA_QUESTION
 from survey_db.engine import transaction, write
 from survey_db.models import Clip, Survey
 from survey_db.store import ClipLike, SurveySpec, _check_clips, _insert_clips, _Stub, _survey, design_settings
@@ -57,10 +58,13 @@ def clip_wav(survey_id: int, public_id: str, url: str | None = None) -> bytes:
     return audio
 
 
-def _remaining_ok(session, survey_id: int, without: str, adding: list[ClipLike]) -> None:
-    left = session.execute(select(Clip.truth, Clip.is_catch).where(Clip.survey_id == survey_id,
-                                                                    Clip.public_id != without)).all()
-    _check_clips([_Stub(t, c) for t, c in left] + list(adding))
+def _remaining_ok(session, survey_id: int, without: str, adding: list[ClipLike], design: str | None = None) -> None:
+    """UserError unless the draft's clips, less ``without`` and plus ``adding``, still suit its design (or
+    ``design``, a new one)."""
+    design = design or _survey(session, survey_id).design
+    left = session.execute(select(Clip.truth, Clip.is_catch, Clip.group).where(Clip.survey_id == survey_id,
+                                                                                Clip.public_id != without)).all()
+    _check_clips([_Stub(t, c, g) for t, c, g in left] + list(adding), design)
 
 
 def remove_clip(survey_id: int, public_id: str, url: str | None = None) -> None:
@@ -102,7 +106,7 @@ def settings(survey_id: int, url: str | None = None) -> SurveySpec:
             min_listen_seconds=s.min_listen_seconds, completion_code=s.completion_code, policy=dict(s.policy or {}),
             design=s.design, margin=s.margin, require_full_play=s.require_full_play,
             headphone_screen=s.headphone_screen, screen_fail=s.screen_fail, instructions=s.instructions,
-            practice=s.practice, screen_test=s.screen_test,
+            practice=s.practice, screen_test=s.screen_test, arena_question=s.arena_question or DEFAULT_ARENA_QUESTION,
         )
 
 
@@ -114,6 +118,7 @@ def update_settings(survey_id: int, spec: SurveySpec, url: str | None = None) ->
 
     def run(session) -> None:
         survey = _draft(session, survey_id)
+        _remaining_ok(session, survey_id, "", [], spec.design)
         survey.title, survey.question, survey.consent_text = spec.title, spec.question, spec.consent_text.strip()
         survey.ask_demographics, survey.ask_comment = spec.ask_demographics, spec.ask_comment
         survey.headphone_check, survey.clips_per_participant = spec.headphone_check, spec.clips_per_participant

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES = ("draft", "open", "paused", "closed")
-DESIGNS = ("single", "2afc")  # one clip at a time (vote and/or rating); paired forced choice
+DESIGNS = ("single", "2afc", "arena")  # one clip at a time (vote and/or rating); paired forced choice; arena
 SCREEN_TESTS = ("woods", "huggins")  # the headphone check: Woods et al. 2017, or Huggins pitch (Milne et al. 2021)
 SCREEN_FAIL = ("flag", "end")  # a failed headphone check: flag the participant, or end their visit politely
 QUESTIONS = ("binary", "rating", "both")
@@ -48,7 +48,7 @@ class Survey(Base):
         CheckConstraint("status IN ('draft', 'open', 'paused', 'closed')", name="ck_survey_status"),
         CheckConstraint("question IN ('binary', 'rating', 'both')", name="ck_survey_question"),
         CheckConstraint("clips_per_participant >= 0", name="ck_survey_clips_per_participant"),
-        CheckConstraint("design IN ('single', '2afc')", name="ck_survey_design"),
+        CheckConstraint("design IN ('single', '2afc', 'arena')", name="ck_survey_design"),
         CheckConstraint("margin > 0 AND margin < 0.5", name="ck_survey_margin"),
         CheckConstraint("screen_fail IN ('flag', 'end')", name="ck_survey_screen_fail"),
         UniqueConstraint("dashboard_token", name="uq_survey_dashboard_token"),
@@ -88,6 +88,8 @@ class Survey(Base):
     screenout_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     abandon_minutes: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
     screen_test: Mapped[str] = mapped_column(String(10), default="woods", server_default="woods")
+    # issue 19 (migration 0005): the arena's question (which of two pieces the listener prefers)
+    arena_question: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Clip(Base):
@@ -186,6 +188,29 @@ class Trial(Base):
     human_position: Mapped[int] = mapped_column(Integer)
     is_catch: Mapped[bool] = mapped_column(Boolean, default=False)
     chosen_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listening_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    plays: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ArenaGame(Base):
+    """One arena game dealt to a participant (issue 19): two clips from two different sources, clip_a played
+    first (left) and clip_b second (right); chosen is the participant's preference, 1 or 2 (None until given)."""
+
+    __tablename__ = "arena_game"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "position", name="uq_arena_game_participant_position"),
+        CheckConstraint("chosen IS NULL OR chosen IN (1, 2)", name="ck_arena_game_chosen"),
+        CheckConstraint("clip_a_id <> clip_b_id", name="ck_arena_game_two_clips"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order within the participant's visit, from 0
+    clip_a_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    clip_b_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    is_catch: Mapped[bool] = mapped_column(Boolean, default=False)
+    chosen: Mapped[int | None] = mapped_column(Integer, nullable=True)
     listening_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     plays: Mapped[int | None] = mapped_column(Integer, nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from core.errors import UserError
 from core.server import server_settings
 from core.survey import headphones
+from survey_db import arena as arenas
 from survey_db import paired as pairs
 from survey_db import places, recruit
 from survey_db.engine import database_url, transaction, write
@@ -66,6 +67,7 @@ class PublicSurvey:
     instructions: str = ""
     practice: bool = False
     screen_test: str = "woods"
+    arena_question: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,11 @@ class ParticipantState:
     """Where a participant is: step is "demographics", "headphones" (volume check), "screen" (the headphone
     check), "screened_out" (failed it, where the survey ends visits then), "left" (left the study), "timed_out" (silent
     longer than the survey's abandon time: the place went to someone else), "instructions", "clip", "pair"
-    (2AFC), "comment" or "done".
+    (2AFC), "game" (arena), "comment" or "done".
 
-    answered/total count clips (trials in 2AFC); clip is the public id of the next clip (step "clip"), trial
-    the next 2AFC trial (step "pair"); completion_code is set at "done" when the survey has one.
+    answered/total count clips (trials in 2AFC, games in the arena); clip is the public id of the next clip (step
+    "clip"), trial the next 2AFC trial or arena game (its clips left first); completion_code is set at "done" when
+    the survey has one.
     """
 
     survey: PublicSurvey
@@ -132,7 +135,7 @@ def _public(survey: Survey) -> PublicSurvey:
         headphone_check=survey.headphone_check, min_listen_seconds=survey.min_listen_seconds,
         policy=dict(survey.policy or {}), design=survey.design, require_full_play=survey.require_full_play,
         headphone_screen=survey.headphone_screen, screen_fail=survey.screen_fail, instructions=survey.instructions,
-        practice=survey.practice, screen_test=survey.screen_test,
+        practice=survey.practice, screen_test=survey.screen_test, arena_question=survey.arena_question,
     )
 
 
@@ -170,7 +173,7 @@ def join(survey_token: str, url: str | None = None, ids: recruit.LinkIds | None 
             return earlier  # the same platform id again: resume its participation
         clips = session.scalars(select(Clip).where(Clip.survey_id == survey.id)).all()
         rng = random.Random(secrets.randbits(64))
-        paired = survey.design == "2afc"
+        paired = survey.design in ("2afc", "arena")
         plan = [] if paired else deal([Slot(c.id, c.truth, c.is_catch, c.assigned) for c in clips],
                                       survey.clips_per_participant, rng)
         participant = Participant(
@@ -181,7 +184,8 @@ def join(survey_token: str, url: str | None = None, ids: recruit.LinkIds | None 
         session.add(participant)
         if paired:
             session.flush()
-            participant.plan = plan = pairs.add_trials(session, survey, participant, clips, rng)
+            add = arenas.add_games if survey.design == "arena" else pairs.add_trials
+            participant.plan = plan = add(session, survey, participant, clips, rng)
         for clip in clips:
             if clip.id in plan:
                 clip.assigned += 1
@@ -222,9 +226,9 @@ def state(survey_token: str, participant_token: str, url: str | None = None) -> 
         answered = _answered(session, p)
         remaining = [cid for cid in p.plan if cid not in answered]
         clip = trial = None
-        if survey.design == "2afc":
-            trial = pairs.next_trial(session, p)
-            done, total = pairs.trial_counts(session, p)
+        if survey.design in ("2afc", "arena"):
+            trial = arenas.next_game(session, p) if survey.design == "arena" else pairs.next_trial(session, p)
+            done, total = _progress(session, survey, p)
             remaining, p_total = ([trial] if trial else []), total
         else:
             p_total = len(p.plan)
@@ -244,7 +248,7 @@ def state(survey_token: str, participant_token: str, url: str | None = None) -> 
         elif (survey.instructions or survey.practice) and not p.instructions_done:
             step = "instructions"
         elif trial is not None:
-            step = "pair"
+            step = "game" if survey.design == "arena" else "pair"
         elif remaining:
             step = "clip"
             clip = session.scalar(select(Clip.public_id).where(Clip.id == remaining[0]))
@@ -252,7 +256,7 @@ def state(survey_token: str, participant_token: str, url: str | None = None) -> 
             step = "comment"
         else:
             step = "done"
-        answered_n = done if survey.design == "2afc" else len(p.plan) - len(remaining)
+        answered_n = done if survey.design in ("2afc", "arena") else len(p.plan) - len(remaining)
         return ParticipantState(
             survey=_public(survey), step=step, answered=answered_n, total=p_total, clip=clip,
             headphone_tones=p.headphone_tones, completion_code=survey.completion_code if step == "done" else None,
@@ -367,6 +371,15 @@ def record_vote(
     return write(run, url)
 
 
+def _progress(session, survey: Survey, p: Participant) -> tuple[int, int]:
+    """(answered, total) clips, 2AFC trials or arena games of a participant."""
+    if survey.design == "2afc":
+        return pairs.trial_counts(session, p)
+    if survey.design == "arena":
+        return arenas.game_counts(session, p)
+    return len(_answered(session, p)), len(p.plan)
+
+
 def finish(survey_token: str, participant_token: str, comment: str | None, url: str | None = None) -> None:
     """Store the optional free-text comment and mark the participant finished."""
     comment = (comment or "").strip() or None
@@ -375,8 +388,7 @@ def finish(survey_token: str, participant_token: str, comment: str | None, url: 
 
     def run(session) -> None:
         survey, p = _active(session, survey_token, participant_token)
-        done, total = pairs.trial_counts(session, p) if survey.design == "2afc" else (len(_answered(session, p)),
-                                                                                   len(p.plan))
+        done, total = _progress(session, survey, p)
         if done < total:
             raise UserError("Please answer every clip before finishing.")
         p.comment = comment

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 
 from core.errors import UserError
 from core.survey import headphones
+from core.survey.design import arena_source
+from survey_db import arena as arenas
 from survey_db import paired as pairs
 from survey_db.engine import transaction, write
 from survey_db.models import Clip, Participant, Response, Survey
@@ -103,6 +105,30 @@ def record_choice(
     return write(run, url)
 
 
+def record_preference(
+    survey_token: str, participant_token: str, position: int, chosen: int, listening_ms: int,
+    plays: int | None = None, played_to_end: bool = True, url: str | None = None,
+) -> bool:
+    """Store an arena answer (1: the left piece preferred, 2: the right); False when already answered.
+
+    UserError (nothing written) as :func:`record_choice`, for an arena survey's games.
+    """
+    if not isinstance(listening_ms, int) or not 0 <= listening_ms <= MAX_LISTENING_MS:
+        raise UserError(f"Listening time must be 0 to {MAX_LISTENING_MS} ms, not {listening_ms!r}.")
+
+    def run(session) -> bool:
+        survey, p = _active(session, survey_token, participant_token)
+        if survey.design != "arena":
+            raise UserError("This survey has no arena games.")
+        if listening_ms < survey.min_listen_seconds * 1000:
+            raise UserError(f"Please listen for at least {survey.min_listen_seconds:g} seconds before answering.")
+        if survey.require_full_play and not played_to_end:
+            raise UserError("Please play both pieces to their end before answering.")
+        return arenas.store_preference(session, survey, p, position, chosen, listening_ms, plays)
+
+    return write(run, url)
+
+
 def _single_frame(survey_id: int, url: str | None) -> pd.DataFrame:
     """:func:`survey_db.store.responses_frame` plus plays and headphone_passed (same rows, same order)."""
     from survey_db.store import responses_frame
@@ -122,7 +148,8 @@ def _single_frame(survey_id: int, url: str | None) -> pd.DataFrame:
 
 
 def raw_responses(survey_id: int, url: str | None = None) -> tuple[pd.DataFrame, str]:
-    """The stored answers of a survey as its CSV export would hold them, and its design ("single"/"2afc")."""
+    """The stored answers of a survey as its CSV export would hold them, and its design ("single", "2afc" or
+    "arena")."""
     with transaction(url) as session:
         survey = session.get(Survey, survey_id)
         if survey is None:
@@ -130,14 +157,19 @@ def raw_responses(survey_id: int, url: str | None = None) -> tuple[pd.DataFrame,
         design = survey.design
     if design == "2afc":
         return pairs.trials_frame(survey_id, url), design
+    if design == "arena":
+        return arenas.games_frame(survey_id, url), design
     return _single_frame(survey_id, url), design
 
 
 def export_csv(frame: pd.DataFrame, design: str) -> str:
     """The CSV download of :func:`raw_responses`."""
+    from core.survey.arena_io import arena_to_csv
     from core.survey.paired_io import pairs_to_csv
     from core.survey.responses import responses_to_csv
 
+    if design == "arena":
+        return arena_to_csv(frame)
     return pairs_to_csv(frame) if design == "2afc" else responses_to_csv(frame)
 
 
@@ -202,7 +234,11 @@ def survey_settings(survey_id: int, url: str | None = None) -> dict:
         catch = session.scalar(select(func.count()).select_from(Clip).where(Clip.survey_id == survey_id,
                                                                               Clip.is_catch.is_(True)))
         humans, machines = counts.get("human", 0), counts.get("machine", 0)
+        sources = len({arena_source(t, g) for t, g in session.execute(select(Clip.truth, Clip.group).where(
+            Clip.survey_id == survey_id, Clip.is_catch.is_(False))).all()})
+        pairings = sources * (sources - 1) // 2 if s.design == "arena" else humans * machines
         return {"design": s.design, "margin": s.margin, "require_full_play": s.require_full_play,
                 "headphone_screen": s.headphone_screen, "screen_fail": s.screen_fail, "screen_test": s.screen_test,
                 "instructions": s.instructions, "practice": s.practice, "dashboard_token": s.dashboard_token,
-                "pairings": humans * machines, "clips": humans + machines, "catch": bool(catch)}
+                "pairings": pairings, "clips": humans + machines, "catch": bool(catch), "sources": sources,
+                "arena_question": s.arena_question}

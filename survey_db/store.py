@@ -16,9 +16,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.errors import UserError
-from core.survey.design import validate_design
+from core.survey.design import DEFAULT_ARENA_QUESTION, arena_source, validate_design
 from survey_db.engine import database_url, transaction, write
-from survey_db.models import QUESTIONS, STATUSES, TRUTHS, Clip, Participant, Response, Survey, Trial
+from survey_db.models import QUESTIONS, STATUSES, TRUTHS, ArenaGame, Clip, Participant, Response, Survey, Trial
 
 MAX_TITLE_CHARS = 200
 MAX_CONSENT_CHARS = 5000
@@ -79,6 +79,8 @@ class SurveySpec:
     instructions: str = ""
     practice: bool = False
     screen_test: str = "woods"  # issue 23: "woods" or "huggins" (Milne et al. 2021)
+    # issue 19: design "arena" (two clips of two sources per game: which does the listener prefer?), its question
+    arena_question: str = DEFAULT_ARENA_QUESTION
 
     def validate(self) -> None:
         """Raise UserError for an empty title, an unknown question type or a setting out of range."""
@@ -95,7 +97,8 @@ class SurveySpec:
             raise UserError(f"Minimum listening time must be between 0 and 600 s, not {self.min_listen_seconds}.")
         if self.completion_code is not None and not 1 <= len(self.completion_code.strip()) <= 64:
             raise UserError("A completion code has 1 to 64 characters.")
-        validate_design(self.design, self.margin, self.screen_fail, self.instructions, self.screen_test)
+        validate_design(self.design, self.margin, self.screen_fail, self.instructions, self.screen_test,
+                        self.arena_question)
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,20 @@ def new_token(nbytes: int = 8) -> str:
     return secrets.token_hex(nbytes)
 
 
-def _check_clips(clips: list[ClipLike]) -> None:
+def _check_clips(clips: list[ClipLike], design: str = "single") -> None:
+    """UserError unless every clip has a known truth and audio, and the real (not catch) clips hold a human and
+    a machine clip, or, in an arena, clips of at least two sources."""
     for clip in clips:
         if clip.truth not in TRUTHS:
             raise UserError(f"A clip is made by a human or a machine, not {clip.truth!r}.")
         if not clip.wav:
             raise UserError("A clip has no audio.")
     real = [c for c in clips if not c.is_catch]
+    if design == "arena":
+        if len({arena_source(c.truth, c.group) for c in real}) < 2:
+            raise UserError("An arena needs clips from at least two sources (models or corpora; catch clips not "
+                            "counted).")
+        return
     if not any(c.truth == "human" for c in real) or not any(c.truth == "machine" for c in real):
         raise UserError("A survey needs at least one human clip and one machine clip (catch clips not counted).")
 
@@ -138,7 +148,7 @@ def create_survey(spec: SurveySpec, clips: list[ClipLike], url: str | None = Non
     Raises UserError for bad settings or an empty survey (no human or no machine clip): nothing is written.
     """
     spec.validate()
-    _check_clips(clips)
+    _check_clips(clips, spec.design)
 
     def run(session) -> int:
         survey = Survey(
@@ -158,10 +168,11 @@ def create_survey(spec: SurveySpec, clips: list[ClipLike], url: str | None = Non
 
 
 def design_settings(spec: SurveySpec) -> dict:
-    """The issue-15 columns of a survey from its spec."""
+    """The issue-15 columns of a survey from its spec, and the arena's question (issue 19)."""
     return {"design": spec.design, "margin": float(spec.margin), "require_full_play": spec.require_full_play,
             "headphone_screen": spec.headphone_screen, "screen_fail": spec.screen_fail,
-            "instructions": spec.instructions.strip(), "practice": spec.practice, "screen_test": spec.screen_test}
+            "instructions": spec.instructions.strip(), "practice": spec.practice, "screen_test": spec.screen_test,
+            "arena_question": spec.arena_question.strip() if spec.design == "arena" else ""}
 
 
 def _insert_clips(session, survey_id: int, clips: list[ClipLike]) -> None:
@@ -181,9 +192,9 @@ def add_clips(survey_id: int, clips: list[ClipLike], url: str | None = None) -> 
         survey = _survey(session, survey_id)
         if survey.status != "draft":
             raise UserError(f"Clips can be added only to a draft survey; {survey.title!r} is {survey.status}.")
-        have = session.execute(select(Clip.truth, Clip.is_catch).where(Clip.survey_id == survey_id)).all()
-        existing = [_Stub(t, c) for t, c in have]
-        _check_clips(existing + list(clips))
+        have = session.execute(select(Clip.truth, Clip.is_catch, Clip.group).where(Clip.survey_id == survey_id)).all()
+        existing = [_Stub(t, c, g) for t, c, g in have]
+        _check_clips(existing + list(clips), survey.design)
         _insert_clips(session, survey_id, clips)
 
     write(run, url)
@@ -193,6 +204,7 @@ def add_clips(survey_id: int, clips: list[ClipLike], url: str | None = None) -> 
 class _Stub:
     truth: str
     is_catch: bool
+    group: str = ""
     wav: bytes = b"x"
 
 
@@ -238,6 +250,9 @@ def list_surveys(url: str | None = None) -> list[SurveyInfo]:
         trials = dict(session.execute(  # 2AFC answers
             select(Participant.survey_id, func.count()).join(Trial, Trial.participant_id == Participant.id)
             .where(Trial.chosen_position.is_not(None)).group_by(Participant.survey_id)).all())
+        games = dict(session.execute(  # arena answers
+            select(Participant.survey_id, func.count()).join(ArenaGame, ArenaGame.participant_id == Participant.id)
+            .where(ArenaGame.chosen.is_not(None)).group_by(Participant.survey_id)).all())
     out = []
     for s in surveys:
         counts = {"human": 0, "machine": 0, "catch": 0}
@@ -248,7 +263,8 @@ def list_surveys(url: str | None = None) -> list[SurveyInfo]:
             id=s.id, token=s.token, title=s.title, status=s.status, question=s.question,
             created_at=s.created_at if s.created_at.tzinfo else s.created_at.replace(tzinfo=UTC),
             clips=counts, participants=people.get(s.id, 0), finished=done.get(s.id, 0),
-            responses=answers.get(s.id, 0) + trials.get(s.id, 0), clips_per_participant=s.clips_per_participant,
+            responses=answers.get(s.id, 0) + trials.get(s.id, 0) + games.get(s.id, 0),
+            clips_per_participant=s.clips_per_participant,
             completion_code=s.completion_code,
         ))
     return out

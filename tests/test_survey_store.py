@@ -39,7 +39,7 @@ def _vote_all(token: str, participant: str, url: str, vote: str = "human", ms: i
 def test_first_use_migrates_to_head_with_the_tables(url):
     engine = get_engine(url)
     with engine.connect() as c:
-        assert current_revision(c) == head_revision() == "0004_quota"
+        assert current_revision(c) == head_revision() == "0005_arena"
     assert {"survey", "clip", "participant", "response", "alembic_version"} <= set(inspect(engine).get_table_names())
     uniques = inspect(engine).get_unique_constraints("response")
     assert any(u["column_names"] == ["participant_id", "clip_id"] for u in uniques)

@@ -11,7 +11,8 @@ from core.errors import UserError
 def register(sub) -> None:
     """The ``survey-stats`` command's options."""
     p = sub.add_parser("survey-stats", help="statistics of a listening survey's responses (CSV)")
-    p.add_argument("file", nargs="?", help="responses CSV: long layout, or wide layout with --key")
+    p.add_argument("file", nargs="?", help="responses CSV: long layout, wide layout with --key, 2AFC (human_position, "
+                                           "chosen_position) or arena (participant, source_a, source_b, winner)")
     p.add_argument("--key", help="answer key CSV (clip, truth[, group]) for a wide, one-row-per-respondent file")
     p.add_argument("--survey", type=int, help="read the responses of this survey from the survey database")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -38,6 +39,7 @@ def register_admin(sub) -> None:
 
 def _cmd_survey_stats(args: argparse.Namespace) -> int:
     from core.survey.paired_io import read_any
+    from core.survey.stats.arena import is_arena
     from core.survey.stats.breakdown import check_min_listening
     from core.survey.stats.checks import exclude_failed
     from core.survey.stats.equivalence import (
@@ -67,10 +69,23 @@ def _cmd_survey_stats(args: argparse.Namespace) -> int:
     df, excluded = exclude_failed(df, catch, phones, args.min_listening_ms)
     if df.empty:
         raise UserError("Every participant was excluded: nothing is left to analyse.")
+    if is_arena(df):
+        return _print_arena(df, excluded, args)
     choice = margin_choice(args.margin, preregistered(df))
     result = {**label_headline(analyse(df, choice["margin"], args.full), choice),
               "excluded": excluded.to_dict("records")}
     print(json.dumps(result, indent=2, allow_nan=False) if args.json else report(result))
+    return 0
+
+
+def _print_arena(df, excluded, args: argparse.Namespace) -> int:
+    """The arena's Bradley-Terry leaderboard (JSON or text); it has no equivalence test, so no margin."""
+    from core.survey.stats.arena import arena_summary, leaderboard_text
+
+    if args.margin is not None:
+        raise UserError("An arena survey ranks sources and has no equivalence test: leave out --margin.")
+    result = {**arena_summary(df), "excluded": excluded.to_dict("records")}
+    print(json.dumps(result, indent=2, allow_nan=False) if args.json else leaderboard_text(result))
     return 0
 
 

@@ -41,6 +41,7 @@ class BuildRequest:
     first_seed: int = 0
     history: list[tuple] = field(default_factory=list)
     catch: bool = False
+    arena: bool = False  # issue 19: an arena needs two sources, not a human and a machine clip (the store checks)
 
     def validate(self) -> None:
         total = self.n_human + len(self.uploads) + len(self.models) * self.per_model + len(self.history)
@@ -50,6 +51,8 @@ class BuildRequest:
             raise UserError("The survey is empty: choose some human and some machine clips.")
         if total > MAX_CLIPS:
             raise UserError(f"A survey may have at most {MAX_CLIPS} clips, not {total}.")
+        if self.arena:
+            return
         if self.n_human + len(self.uploads) == 0:
             raise UserError("Choose at least one human clip: corpus tunes or uploaded files.")
         if len(self.models) * self.per_model + len(self.history) == 0:

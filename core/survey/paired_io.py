@@ -80,12 +80,16 @@ def pairs_to_csv(df: pd.DataFrame) -> str:
 
 
 def read_any(source: Source, key: Source | None = None) -> pd.DataFrame:
-    """A responses CSV in whichever layout it has: 2AFC when it has human_position and chosen_position
-    columns, else the long layout (or the wide one with an answer ``key``)."""
+    """A responses CSV in whichever layout it has: arena when it has source_a, source_b or winner columns, 2AFC
+    when it has human_position or chosen_position, else the long layout (or the wide one with an answer ``key``)."""
     buffer = io.BytesIO(_read_bytes(source))
     buffer.name = _name(source)
     if key is None:
         table = read_table(buffer)
+        if {"source_a", "source_b", "winner"} & set(table.columns):
+            from core.survey.arena_io import validate_arena
+
+            return validate_arena(table, buffer.name)
         if "chosen_position" in table.columns or "human_position" in table.columns:
             return validate_pairs(table, buffer.name)
         buffer.seek(0)

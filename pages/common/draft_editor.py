@@ -8,7 +8,7 @@ import streamlit as st
 from core.errors import UserError
 from core.survey.build import model_clips
 from core.survey.clips import MAX_UPLOAD_BYTES, policy_from_dict, upload_clip
-from core.survey.design import DESIGNS, SCREEN_FAIL
+from core.survey.design import DESIGNS, MAX_QUESTION_CHARS, SCREEN_FAIL
 from pages.common import models_by_name
 from survey_db import drafts, store
 
@@ -77,9 +77,12 @@ def settings_form(survey_id: int) -> None:
         practice = c4.checkbox("Practice trial", spec.practice)
         min_listen = st.number_input("Minimum listening from Play (s)", 0.0, 120.0, float(spec.min_listen_seconds))
         instructions = st.text_area("Instructions", spec.instructions, max_chars=5000)
+        arena_question = st.text_input("The arena's question (arena design only)", spec.arena_question,
+                                       max_chars=MAX_QUESTION_CHARS)
         if st.form_submit_button("Save settings"):
             new = store.SurveySpec(**{**spec.__dict__, "title": title, "design": design, "margin": float(margin),
                                       "clips_per_participant": int(per), "headphone_screen": screen,
                                       "screen_fail": fail, "require_full_play": full, "practice": practice,
-                                      "min_listen_seconds": float(min_listen), "instructions": instructions})
+                                      "min_listen_seconds": float(min_listen), "instructions": instructions,
+                                      "arena_question": arena_question})
             _do(lambda: drafts.update_settings(survey_id, new), "Settings saved.")

@@ -134,3 +134,43 @@ def report(s: dict, excluded: pd.DataFrame, question: str, per_participant: int,
     c2.download_button("Chart (SVG)", clip_chart(s, "svg"), f"{name}-chart.svg", "image/svg+xml", key="r_svg")
     c3.download_button("Summary (JSON)", json.dumps(s, indent=2), f"{name}-summary.json", "application/json",
                        key="r_json")
+
+
+def arena(s: dict) -> None:
+    """The arena design: the leaderboard (strengths with 95% intervals, as ``survey-stats`` gives them), its chart,
+    the win matrix and the side check."""
+    from core.survey.stats.arena import leaderboard_chart
+
+    a = s["arena"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Games", a["n_games"], help=f"{s['n_catch']} catch games left out")
+    c2.metric("Participants", a["n_participants"])
+    c3.metric("Sources", len(a["ratings"]))
+    c4.metric("Left piece preferred", pct(a["position"]["first_won_share"]),
+              help="Near 50% when the balanced sides cancelled any lean towards one side")
+    st.subheader("Leaderboard")
+    st.dataframe(pd.DataFrame([{"rank": k, "source": r["source"], "strength": round(r["strength"], 2),
+                                "95% interval": f"{r['ci95'][0]:.2f} to {r['ci95'][1]:.2f}", "wins": r["wins"],
+                                "games": r["games"], "win rate": pct(r["win_rate"])}
+                               for k, r in enumerate(a["ratings"], 1)]), hide_index=True, width="stretch")
+    st.caption(f"Strength: Bradley-Terry log-strength, {a['reference']} (the lowest) at 0; a source stronger by 1 "
+               "is preferred in 73% of their games. Each interval is that of the difference to the lowest source.")
+    st.image(leaderboard_chart(s, "png"), caption="Strengths with 95% intervals")
+    st.markdown("**Wins** (row source preferred over column source)")
+    m = a["win_matrix"]
+    st.dataframe(pd.DataFrame(m["wins"], index=m["sources"], columns=m["sources"]), width="stretch")
+
+
+def arena_report(s: dict, excluded: pd.DataFrame, question: str, name: str, setup: dict | None = None) -> None:
+    """The arena's methods-and-results paragraph and the downloads (chart, summary)."""
+    from core.survey.stats.arena import arena_paragraph, leaderboard_chart
+
+    st.subheader("For a report")
+    st.code(arena_paragraph(s, excluded.to_dict("records"), question, setup), language=None, wrap_lines=True)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Chart (PNG)", leaderboard_chart(s, "png"), f"{name}-leaderboard.png", "image/png",
+                       key="r_png")
+    c2.download_button("Chart (SVG)", leaderboard_chart(s, "svg"), f"{name}-leaderboard.svg", "image/svg+xml",
+                       key="r_svg")
+    c3.download_button("Summary (JSON)", json.dumps(s, indent=2), f"{name}-summary.json", "application/json",
+                       key="r_json")

@@ -1,6 +1,6 @@
 """The participant page's added steps (issue 15): the headphone check, the end after a failed check, the
-instructions with an optional practice trial, and the paired (2AFC) trial. Thin: the work is in core and
-survey_db; nothing shown tells which clip is the person's or which tone is quiet."""
+instructions with an optional practice trial, the paired (2AFC) trial, and the arena's game (issue 19). Thin: the
+work is in core and survey_db; nothing shown tells which clip is the person's or which tone is quiet."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pages.common.player import listening_ms, player
 from survey_db import participants as P
 from survey_db import places, recruit, screening
 
-STEPS = ("screen", "screened_out", "left", "timed_out", "instructions", "pair")
+STEPS = ("screen", "screened_out", "left", "timed_out", "instructions", "pair", "game")
 SCREEN_QUESTION = {"woods": ("Each sound below has three tones: which tone is the quietest?",
                              "the quietest tone was"),
                    "huggins": ("Each sound below has three bursts of noise; one of them hides a faint tone. "
@@ -36,7 +36,7 @@ def run_step(action) -> None:
 def show(state: P.ParticipantState, survey_token: str, person: str) -> None:
     """Render the step ``state.step`` (one of :data:`STEPS`)."""
     {"screen": _screen, "screened_out": _screened_out, "left": _gone, "timed_out": _gone,
-     "instructions": _instructions, "pair": _pair}[state.step](state, survey_token, person)
+     "instructions": _instructions, "pair": _pair, "game": _game}[state.step](state, survey_token, person)
 
 
 def _screen(state, survey_token: str, person: str) -> None:
@@ -128,3 +128,32 @@ def _pair(state, survey_token: str, person: str) -> None:
             ended = all(r["ended"] for r in reports)
             run_step(lambda: screening.record_choice(survey_token, person, trial.position, int(chosen), ms, plays,
                                                    ended))
+
+
+SIDES = {1: "Left", 2: "Right"}
+
+
+def _game(state, survey_token: str, person: str) -> None:
+    """An arena game: two pieces side by side, and the survey's question (which does the listener prefer?)."""
+    game, survey = state.trial, state.survey
+    shown = st.session_state.setdefault(f"shown_game_{person}_{game.position}", time.monotonic())
+    st.subheader(f"Pair {state.answered + 1} of {state.total}")
+    reports = []
+    for column, (slot, public_id) in zip(st.columns(2), ((1, game.first), (2, game.second)), strict=True):
+        with column:
+            st.markdown(f"**{SIDES[slot]} piece**")
+            reports.append(player(P.clip_audio(survey_token, person, public_id), f"{SIDES[slot].lower()} piece",
+                                  key=f"game_{game.position}_{slot}"))
+    if survey.require_full_play:
+        st.caption("Play both pieces to their end before answering.")
+    with st.form(f"game_{game.position}"):
+        chosen = st.radio(survey.arena_question, list(SIDES), format_func=lambda p: f"{SIDES[p]} piece", index=None,
+                          horizontal=True, key=f"preferred_{game.position}")
+        if st.form_submit_button("Next", type="primary"):
+            if chosen is None:
+                st.error("Please choose the left or the right piece.")
+                return
+            ms = listening_ms(reports, shown)
+            run_step(lambda: screening.record_preference(survey_token, person, game.position, int(chosen), ms,
+                                                       sum(r["plays"] for r in reports),
+                                                       all(r["ended"] for r in reports)))

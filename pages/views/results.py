@@ -5,6 +5,7 @@ admin login (the admin can revoke the token)."""
 import streamlit as st
 
 from core.errors import UserError
+from core.survey.stats.arena import arena_summary, is_arena
 from core.survey.stats.checks import check_table, exclude_failed
 from core.survey.stats.report import analyse
 from pages.common import results_view as view
@@ -63,6 +64,9 @@ def dashboard() -> None:
     if kept.empty:
         st.warning("Every participant failed a check: nothing is left to analyse.")
         return
+    if is_arena(kept):
+        arena_dashboard(kept, excluded, table)
+        return
     s = analyse(kept, margin, full)
     view.headline(s)
     view.plan(s)
@@ -78,7 +82,27 @@ def dashboard() -> None:
         st.caption("The survey is open: these figures refresh every 10 seconds.")
     view.checks(table)
     view.report(s, excluded, chosen.question, chosen.clips_per_participant, f"survey-{chosen.id}", settings)
-    if not reader:  # every answer with its clip's truth: for the admin only, even though participants see no ids
+    responses_csv()
+
+
+def arena_dashboard(kept, excluded, table) -> None:
+    """The arena's leaderboard (the same figures as ``survey-stats --survey``), its screening and downloads."""
+    try:
+        s = arena_summary(kept)
+    except UserError as exc:  # e.g. a source that never won: no finite strengths yet
+        st.warning(str(exc))
+    else:
+        if not excluded.empty:
+            st.caption(f"Excluded: {', '.join(f'{r.participant} ({r.reason})' for r in excluded.itertuples())}.")
+        view.arena(s)
+        view.arena_report(s, excluded, settings["arena_question"], f"survey-{chosen.id}", settings)
+    view.checks(table)
+    responses_csv()
+
+
+def responses_csv() -> None:
+    """Every answer with its clip's source: for the admin only, even though participants see no ids."""
+    if not reader:
         raw, design = screening.raw_responses(chosen.id)
         st.download_button("Responses (CSV)", screening.export_csv(raw, design), f"survey-{chosen.id}-responses.csv",
                            "text/csv", key="r_csv")

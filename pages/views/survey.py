@@ -59,7 +59,7 @@ ENDED = ("done", "screened_out", "left", "timed_out")
 if state.step not in ENDED and survey.status != "open":
     stop_with(P.NOT_OPEN[survey.status], st.warning)
 if state.step not in ENDED:
-    unit = "pairs" if survey.design == "2afc" else "clips"
+    unit = "pairs" if survey.design in ("2afc", "arena") else "clips"
     st.progress(state.answered / max(state.total, 1), text=f"{state.answered} of {state.total} {unit} answered")
 
 

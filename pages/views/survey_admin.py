@@ -31,7 +31,11 @@ chosen = by_id[st.selectbox("Survey", list(by_id), format_func=lambda i: f"{i} �
 if notice := st.session_state.pop("a_notice", None):
     st.success(notice)
 extra = screening.survey_settings(chosen.id)
-st.markdown(f"**Status: {chosen.status}** · design {extra['design']} · equivalence margin ±{extra['margin']:g}")
+if extra["design"] == "arena":
+    st.markdown(f"**Status: {chosen.status}** · arena of {extra['sources']} sources · asks "
+                f"\"{extra['arena_question']}\"")
+else:
+    st.markdown(f"**Status: {chosen.status}** · design {extra['design']} · equivalence margin ±{extra['margin']:g}")
 ask_public_url()
 platform_links(chosen.token)
 columns = st.columns(3)

@@ -9,7 +9,7 @@ from core.data.corpus import BUILTIN
 from core.errors import UserError
 from core.survey.build import BuildRequest, build_clips
 from core.survey.clips import MAX_UPLOAD_BYTES, ClipPolicy
-from core.survey.design import DEFAULT_INSTRUCTIONS, DESIGNS, SCREEN_FAIL
+from core.survey.design import DEFAULT_ARENA_QUESTION, DEFAULT_INSTRUCTIONS, DESIGNS, MAX_QUESTION_CHARS, SCREEN_FAIL
 from core.survey.headphones import TESTS
 from core.survey.stats.equivalence import DEFAULT_ICC, DEFAULT_MARGIN, MAX_MARGIN, plan_participants
 from pages.common import models_by_name
@@ -32,27 +32,34 @@ design = c1.radio("Design", list(DESIGNS), format_func=DESIGNS.get, key="b_desig
 margin = c2.number_input("Equivalence margin", 0.01, MAX_MARGIN, DEFAULT_MARGIN, 0.01, key="b_margin",
                          help="Accuracy within 50% ± this margin counts as 'listeners could not tell them apart' "
                               "(TOST); fixed now, before the survey opens.")
-per_participant = c3.number_input("Clips per participant, or pairs in 2AFC (0: all)", 0, 200, 0,
+per_participant = c3.number_input("Clips per participant, or pairs in 2AFC and the arena (0: all)", 0, 200, 0,
                                   key="b_per_participant")
 icc = c4.number_input("Assumed clustering (ICC)", 0.0, 0.9, DEFAULT_ICC, 0.01, key="b_icc",
                       help="Correlation of one listener's answers; inflates the sample by 1 + (m - 1) ICC.")
 n_human = st.session_state.get("b_n_human", 4)
 n_machine = len(st.session_state.get("b_models", models[:1])) * st.session_state.get("b_per_model", 4)
 answers = int(per_participant) or (n_human * n_machine if design == "2afc" else n_human + n_machine)
-try:
-    plan = plan_participants(float(margin), max(1, answers), float(icc))
-    st.info(f"**Planner**: to show that listeners cannot tell them apart (accuracy within "
-            f"{100 * (0.5 - margin):.0f}-{100 * (0.5 + margin):.0f}%) with 80% power when they truly guess, "
-            f"recruit **{plan['participants']} participants** ({plan['votes']} answers, {answers} each). "
-            f"Assumes independent answers would need {plan['votes_independent']} (exact TOST power), inflated by a "
-            f"design effect of {plan['design_effect']:.2f} for an intra-class correlation of {icc:g} between one "
-            f"listener's answers; excluded participants must be replaced.")
-except UserError as exc:
-    st.warning(str(exc))
+if design == "arena":
+    st.info("**Arena**: listeners hear two pieces from two sources (each model, and the human tunes) and say which "
+            "they prefer; Bradley-Terry strengths rank the sources. The equivalence margin and planner do not "
+            "apply. With S sources there are S(S-1)/2 pairs; 0 pairs per participant deals each pair once.")
+else:
+    try:
+        plan = plan_participants(float(margin), max(1, answers), float(icc))
+        st.info(f"**Planner**: to show that listeners cannot tell them apart (accuracy within "
+                f"{100 * (0.5 - margin):.0f}-{100 * (0.5 + margin):.0f}%) with 80% power when they truly guess, "
+                f"recruit **{plan['participants']} participants** ({plan['votes']} answers, {answers} each). "
+                f"Assumes independent answers would need {plan['votes_independent']} (exact TOST power), inflated by a "
+                f"design effect of {plan['design_effect']:.2f} for an intra-class correlation of {icc:g} between one "
+                f"listener's answers; excluded participants must be replaced.")
+    except UserError as exc:
+        st.warning(str(exc))
 
 with st.form("builder"):
     title = st.text_input("Title (participants see it)", "Human or machine?", max_chars=200, key="b_title")
     question = st.radio("Question", list(QUESTIONS), format_func=QUESTIONS.get, horizontal=True, key="b_question")
+    arena_question = st.text_input("The arena's question (arena design only)", DEFAULT_ARENA_QUESTION,
+                                   max_chars=MAX_QUESTION_CHARS, key="b_arena_question")
     consent = st.text_area("Consent text", store.DEFAULT_CONSENT, max_chars=store.MAX_CONSENT_CHARS, key="b_consent")
     c1, c2, c3, c4 = st.columns(4)
     demographics = c1.checkbox("Ask age, training, habits", key="b_demographics")
@@ -104,7 +111,7 @@ if submitted:
         headphone_check=headphones, clips_per_participant=int(per_participant), min_listen_seconds=float(min_listen),
         completion_code=code.strip() or None, design=design, margin=float(margin), require_full_play=full_play,
         headphone_screen=screen, screen_fail=screen_fail, instructions=instructions, practice=practice,
-        screen_test=screen_test,
+        screen_test=screen_test, arena_question=arena_question,
     )
     policy = ClipPolicy(excerpt_seconds=float(excerpt), program=GM_INSTRUMENTS[instrument],
                         tempo_qpm=float(tempo) or None, target_lufs=float(loudness))
@@ -113,7 +120,7 @@ if submitted:
         uploads=[(f.name, f.getvalue()) for f in uploads or []], models=chosen, per_model=int(per_model),
         temperature=float(temperature), first_seed=int(first_seed),
         history=[(history[i]["abc"], history[i].get("meta", {}), history[i].get("midi")) for i in picked],
-        catch=catch,
+        catch=catch, arena=design == "arena",
     )
     try:
         spec.validate()

@@ -1,17 +1,18 @@
 """Screening: who failed which check, and the one exclusion the CLI and the Results page both apply.
 
-Checks, per participant: a catch clip or catch pair answered wrongly; the headphone check failed (Woods et al.
-2017, in the ``headphone_passed`` column); a median listening time under a minimum; answers given without
-pressing Play (``plays`` = 0); straight-lining (the same answer in every trial: "first" every time in 2AFC,
-"a person" every time, or one rating throughout, over at least four answers); and, for the single-clip design
-with both questions, a vote that contradicts the rating (a person, yet 4-5 "surely a computer"; a computer,
-yet 1-2 "surely a person").
+Checks, per participant: a catch clip, catch pair or catch game (arena) answered wrongly; the headphone check
+failed (Woods et al. 2017, in the ``headphone_passed`` column); a median listening time under a minimum; answers
+given without pressing Play (``plays`` = 0); straight-lining (the same answer in every trial: "first" every time
+in 2AFC or the arena, "a person" every time, or one rating throughout, over at least four answers); and, for the
+single-clip design with both questions, a vote that contradicts the rating (a person, yet 4-5 "surely a
+computer"; a computer, yet 1-2 "surely a person").
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from core.survey.stats.arena import failed_catch_arena, is_arena
 from core.survey.stats.breakdown import failed_catch
 from core.survey.stats.paired import failed_catch_pairs, is_paired
 from core.survey.stats.schema import HUMAN, MACHINE, analysed
@@ -24,7 +25,9 @@ STRAIGHT_MIN = 4
 
 def straight_lining(answers: pd.DataFrame) -> bool:
     """Whether one participant's analysed answers (catch left out) are all the same, over STRAIGHT_MIN or more:
-    the chosen position in 2AFC, else the vote, else the rating."""
+    the chosen position in 2AFC, the side (first or second clip) in the arena, else the vote, else the rating."""
+    if is_arena(answers):
+        return len(answers) >= STRAIGHT_MIN and (answers["winner"] == answers["source_a"]).nunique() == 1
     column = next((c for c in ("chosen_position", "vote", "rating") if c in answers and answers[c].notna().any()), None)
     if column is None:
         return False
@@ -58,7 +61,7 @@ def check_table(
     ``headphones``, ``min_listening_ms``) leave the participant out. Contradictions, unplayed clips and
     straight-lining are shown, never used to exclude: a researcher decides what they mean.
     """
-    caught = failed_catch_pairs(df) if is_paired(df) else failed_catch(df)
+    caught = failed_catch_arena(df) if is_arena(df) else failed_catch_pairs(df) if is_paired(df) else failed_catch(df)
     phones = _headphones(df)
     flags = contradictions(df)
     rows = []
