@@ -54,7 +54,7 @@ def learn_from_votes(cfg: PreferenceConfig, judgements: Judgements, on_step=None
     from core.training.preferences import PreferenceRun, optimise
 
     loaded = load_checkpoint(find_model(cfg.init_from))
-    name = cfg.name or f"{loaded.card.name}-{cfg.method}"
+    name = cfg.name or (Path(cfg.out_dir).name if cfg.out_dir else f"{loaded.card.name}-{cfg.method}")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise UserError(f"Model name {name!r} may only use letters, digits, '.', '_' and '-'.")
     if not cfg.out_dir and (SHIPPED_MODELS / name).exists():
