@@ -31,9 +31,12 @@ def survey_judgements(survey_id: int, url: str | None = None) -> Judgements:
         frame = frame[~frame["is_catch"].fillna(False).astype(bool)]
     tunes = _clip_tunes(survey_id, url)
     source = {"survey": survey_id}
-    if {"winner_clip", "loser_clip"} <= set(frame.columns):
-        pairs = [(tunes[w], tunes[lo]) for w, lo in zip(frame["winner_clip"], frame["loser_clip"], strict=True)
-                 if w in tunes and lo in tunes]
+    if {"clip_a", "clip_b", "source_a", "winner"} <= set(frame.columns):
+        pairs = []
+        for row in frame.itertuples():
+            won, lost = (row.clip_a, row.clip_b) if row.winner == row.source_a else (row.clip_b, row.clip_a)
+            if won in tunes and lost in tunes:
+                pairs.append((tunes[won], tunes[lost]))
         out = Judgements(pairs=pairs, source=source)
     elif {"human_clip", "machine_clip", "chosen_position"} <= set(frame.columns):
         pairs = []
