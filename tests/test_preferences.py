@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import torch
 
 from core.cli import main
 from core.errors import UserError
-from core.training.checkpoint import load_checkpoint
+from core.training.checkpoint import find_model, load_checkpoint
 from core.training.judgements import Judgements, read_judgements_csv
 from core.training.preferences import PreferenceRun, dpo_loss, kto_loss, optimise, sequence_logprobs
 from tests.conftest import SHIPPED
@@ -117,3 +118,61 @@ def test_cli_refusals_write_nothing(tiny_model, tmp_path, capsys):
         assert not out.exists()
     assert main(["train", "--preferences", str(votes)]) == 2
     assert "--init-from" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def voted_survey() -> int:
+    """A human-or-machine survey in the session's database, its four clips made from tunes, voted on by six
+    listeners who call the jig and the reel human."""
+    from core.survey.clips import PreparedClip, tone_check_wav
+    from survey_db import participants as P
+    from survey_db import store
+
+    def clip(truth: str, abc: str, tones: int) -> PreparedClip:
+        return PreparedClip(truth=truth, group="oneills1850" if truth == "human" else "tiny", wav=tone_check_wav(tones),
+                            source={"kind": "test", "abc": abc}, duration_s=2.0, loudness_lufs=-20.0)
+
+    clips = [clip("human", JIG, 1), clip("human", REEL, 2), clip("machine", ODD, 3), clip("machine", DRONE, 4)]
+    survey_id = store.create_survey(store.SurveySpec(title="Votes to learn from"), clips)
+    store.set_status(survey_id, "open")
+    token = next(s.token for s in store.list_surveys() if s.id == survey_id)
+    liked = {row.clip: row.truth == "human" for row in store.clip_table(survey_id).itertuples()}
+    for _ in range(6):
+        person = P.join(token)
+        while (state := P.state(token, person)).step == "clip":
+            P.record_vote(token, person, state.clip, "human" if liked[state.clip] else "machine", None, 6000)
+    return survey_id
+
+
+def test_a_surveys_votes_train_a_model_in_the_background(tiny_model, voted_survey):
+    from core.training import jobs
+    from core.training.from_votes import PreferenceConfig
+    from survey_db.judgements import survey_judgements
+
+    judgements = survey_judgements(voted_survey)
+    assert judgements.count == 24 and not judgements.pairs
+    assert sum(label for _, label in judgements.votes) == 12
+    assert {tune for tune, label in judgements.votes if label} == {JIG, REEL}
+    cfg = PreferenceConfig(init_from=str(tiny_model), method="kto", epochs=1, lr=1e-3, name="tiny-kto-votes")
+    job = jobs.start_preferences(cfg, str(voted_survey))
+    deadline = time.time() + 120
+    while (status := jobs.read(job.id)).state == jobs.RUNNING and time.time() < deadline:
+        time.sleep(0.3)
+    assert status.state == jobs.DONE, status.error
+    assert status.model == "tiny-kto-votes" and status.metrics["test_bpc"] > 0 and status.progress == 1.0
+    card = load_checkpoint(find_model("tiny-kto-votes")).card
+    assert card.training["judgements"] == {"survey": voted_survey, "count": 24} and card.training["method"] == "kto"
+    with pytest.raises(UserError, match="exists already"):
+        jobs.start_preferences(cfg, str(voted_survey))
+
+
+def test_the_train_page_refuses_dpo_on_single_votes_in_one_sentence(voted_survey):
+    from tests.page_support import open_page
+
+    at = open_page("pages/views/train.py", admin=True)
+    survey = next(s for s in at.selectbox(key="votes_survey").options if s.startswith(f"#{voted_survey} "))
+    at.selectbox(key="votes_survey").set_value(survey)
+    at.selectbox(key="votes_method").set_value("dpo")
+    next(b for b in at.button if b.label == "Start learning from the votes").click().run()
+    assert not at.exception
+    assert any("single votes; choose kto" in e.value for e in at.error), [e.value for e in at.error]

@@ -164,7 +164,11 @@ def _cmd_preferences(args: argparse.Namespace) -> int:
                            chosen_weight=args.chosen_weight, epochs=args.epochs or 2, lr=args.lr or 1e-5,
                            batch_size=args.batch_size or 8, seed=args.seed, name=args.name, out_dir=args.out,
                            command=_command_line())
-    judgements = read_source(args.preferences)
+    reporter = None
+    if args.job_dir:
+        from core.training.jobs import JobReporter
+
+        reporter = JobReporter(Path(args.job_dir))
     bar = tqdm(unit="step", disable=args.quiet, dynamic_ncols=True)
 
     def on_step(step: int, steps: int, stats) -> None:
@@ -172,11 +176,30 @@ def _cmd_preferences(args: argparse.Namespace) -> int:
         bar.n = step
         bar.set_postfix(loss=f"{stats.loss:.3f}", right=f"{stats.accuracy:.2f}", refresh=False)
         bar.refresh()
+        if reporter is not None:
+            reporter.on_batch(step, steps, stats.loss)
+            reporter.should_stop()  # raises Cancelled when the page asked
 
-    result = learn_from_votes(cfg, judgements, on_step)
+    try:
+        result = learn_from_votes(cfg, read_source(args.preferences), on_step)
+    except Exception as exc:
+        if reporter is not None:
+            from core.training.jobs import CANCELLED, FAILED, Cancelled
+
+            cancelled = isinstance(exc, Cancelled)
+            why = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            reporter.finish(CANCELLED if cancelled else FAILED, "" if cancelled else why)
+            if cancelled:
+                return 0
+        raise
     bar.close()
+    if reporter is not None:
+        from core.training.checkpoint import read_card
+        from core.training.jobs import DONE
+
+        reporter.finish(DONE, model=result.folder.name, metrics=read_card(result.folder).metrics)
     print(json.dumps({"model": result.folder.name, "folder": str(result.folder), "method": cfg.method,
-                      "judgements": judgements.count, "steps": result.steps, "final": result.final,
+                      "judgements": result.count, "steps": result.steps, "final": result.final,
                       "before": result.before, "after": result.after}))
     return 0
 

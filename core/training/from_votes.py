@@ -43,6 +43,7 @@ class PreferenceResult:
     after: dict
     steps: int
     final: dict
+    count: int  # judgements learnt from
 
 
 def learn_from_votes(cfg: PreferenceConfig, judgements: Judgements, on_step=None) -> PreferenceResult:
@@ -85,7 +86,7 @@ def learn_from_votes(cfg: PreferenceConfig, judgements: Judgements, on_step=None
                   description=f"{card.description}; then {cfg.method.upper()} on {judgements.count} judgements",
                   extra={"preferences": {"before": before, "after": after, "final_steps": final}})
     save_checkpoint(folder, run.policy, new)
-    return PreferenceResult(folder, before, after, len(history), final)
+    return PreferenceResult(folder, before, after, len(history), final, judgements.count)
 
 
 def held_out(loaded, eval_corpus: str) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -124,6 +125,51 @@ def _start(cfg: TrainConfig, resolved: TrainConfig) -> JobStatus:
     status.pid = proc.pid
     _write_status(folder, status)
     return status
+
+
+def start_preferences(cfg, source: str, max_running: int | None = None) -> JobStatus:
+    """Start ``train --init-from M --preferences SOURCE`` (a :class:`core.training.from_votes.PreferenceConfig`)
+    as a detached process, under the same limit and lock as :func:`start`; its progress counts optimizer steps."""
+    from core.paths import SHIPPED_MODELS, user_models_dir
+    from core.training.checkpoint import find_model
+    from core.training.preferences import METHODS
+
+    name = cfg.name or ""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise UserError(f"Model name {name!r} may only use letters, digits, '.', '_' and '-'.")
+    if (SHIPPED_MODELS / name).exists() or (user_models_dir() / name).exists():
+        raise UserError(f"A model named {name!r} exists already; choose another name.")
+    if cfg.method not in METHODS or not (0 < cfg.beta <= 10) or not (1 <= cfg.epochs <= 50) or not 0 < cfg.lr < 1:
+        raise UserError("Choose dpo or kto, a beta above 0 and at most 10, 1 to 50 epochs and a learning rate "
+                        "between 0 and 1.")
+    find_model(cfg.init_from)  # an unknown model: one sentence here, not in the background
+    limit = max_running if max_running is not None else server_settings().max_training_runs
+    jobs_dir().mkdir(parents=True, exist_ok=True)
+    with (jobs_dir() / ".start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        running = [job for job in list_jobs() if job.state == RUNNING]
+        if len(running) >= limit:
+            raise UserError(f"{len(running)} training run(s) are going on this server already, the most it takes "
+                            f"at once ({limit}); wait for one to finish or cancel it.")
+        if any(job.name == name for job in running):
+            raise UserError(f"A model named {name!r} is being trained already; choose another name.")
+        job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+        folder = jobs_dir() / job_id
+        folder.mkdir(parents=True)
+        config = {"kind": "preferences", "preset": f"{cfg.method.upper()} from {cfg.init_from}", "corpus": source,
+                  "init_from": cfg.init_from, "method": cfg.method, "beta": cfg.beta, "epochs": cfg.epochs,
+                  "lr": cfg.lr}
+        status = JobStatus(job_id, name, config=config, epochs=1, started=time.time())
+        _write_status(folder, status)
+        argv = [sys.executable, "-m", "core", "train", "--init-from", cfg.init_from, "--preferences", source,
+                "--method", cfg.method, "--beta", str(cfg.beta), "--epochs", str(cfg.epochs), "--lr", str(cfg.lr),
+                "--name", name, "--threads", "1", "--job-dir", str(folder), "--quiet"]
+        with (folder / "output.log").open("wb") as log:
+            proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        status.pid = proc.pid
+        _write_status(folder, status)
+        return status
 
 
 def read(job_id: str) -> JobStatus:

@@ -14,6 +14,7 @@ from core.training.batching import check_pairing
 from core.training.config import OPTIMIZERS, TRAIN_DEFAULTS, TrainConfig
 from core.training.presets import PRESETS
 from pages.common.admin import require_admin
+from pages.common.learn_votes import learn_from_votes_form
 
 QUICK_CHARS = 50_000
 UPLOAD_TYPES = ["abc", "mid", "midi", "xml", "mxl", "musicxml", "krn", "zip"]
@@ -206,12 +207,15 @@ def runs() -> None:
         return
     for job in all_jobs:
         with st.container(border=True):
-            where = PurePosixPath(str(job.config.get("corpus"))).name
+            votes = job.config.get("kind") == "preferences"
+            corpus = str(job.config.get("corpus"))
+            where = f"survey #{corpus}" if votes else PurePosixPath(corpus).name
             st.markdown(f"**{job.name}** · {job.config.get('preset')} on {where} · {job.state}")
             if job.state == jobs.RUNNING:
                 loss = f", loss {job.loss:.3f}" if job.loss is not None else ""
-                st.progress(job.progress, text=f"epoch {job.epoch + 1} of {job.epochs}, "
-                                               f"batch {job.batch} of {job.batches or '?'}{loss}")
+                where_in = f"step {job.batch} of {job.batches or '?'}" if votes else (
+                    f"epoch {job.epoch + 1} of {job.epochs}, batch {job.batch} of {job.batches or '?'}")
+                st.progress(job.progress, text=f"{where_in}{loss}")
                 if st.button("Cancel", key=f"cancel-{job.id}"):
                     jobs.cancel(job.id)
                     st.rerun(scope="fragment")
@@ -222,11 +226,15 @@ def runs() -> None:
                 st.warning("Cancelled: no model was saved.")
             else:
                 st.error(job.error or "The run stopped.")
+            if votes:
+                st.caption(f"From survey #{job.config.get('corpus')}: {job.config.get('method', '').upper()}, "
+                           f"beta {job.config.get('beta')}, {job.config.get('epochs')} epoch(s).")
             if job.history:
                 curves = pd.DataFrame(job.history).set_index("epoch")
                 st.line_chart(curves[["train_loss", "valid_loss"]], x_label="epoch",
                               y_label=f"loss ({LOSS_UNITS[_kind(job)]})")
 
 
+learn_from_votes_form()
 st.subheader("Runs")
 runs()
