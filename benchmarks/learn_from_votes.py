@@ -103,13 +103,13 @@ def mean_ci(values: list[float]) -> dict:
     from statsmodels.stats.weightstats import DescrStatsW
 
     lo, hi = DescrStatsW(values).tconfint_mean()
-    return {"mean_stepwise_share": round(sum(values) / len(values), 3), "ci95": [round(lo, 3), round(hi, 3)]}
+    return {"mean_stepwise_share": round(sum(values) / len(values), 3), "stepwise_ci95": [round(lo, 3), round(hi, 3)]}
 
 
 def rate(flags: list[bool]) -> dict:
     k, n = sum(flags), len(flags)
     lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return {"tonic_endings": k, "tunes": n, "share": round(k / n, 3), "ci95": [round(lo, 3), round(hi, 3)]}
+    return {"tonic_endings": k, "tunes": n, "tonic_share": round(k / n, 3), "tonic_ci95": [round(lo, 3), round(hi, 3)]}
 
 
 def build_survey(method: str, taste: str, model: str, clip_tunes: list[str], votes: int, url: str) -> int:
