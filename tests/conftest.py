@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,12 @@ SHIPPED = ["r1-lstm-oneills1850", "r1-gru-oneills1850"]
 
 @pytest.fixture(scope="session", autouse=True)
 def data_dir(tmp_path_factory) -> Path:
-    """Caches and user models go to a temp folder, never into the checkout."""
+    """Caches and user models go to a temp folder, never into the checkout; it starts with a copy of the
+    checkout's warm caches (parsed corpora, novelty indexes), which tests may extend but never change."""
     path = tmp_path_factory.mktemp("tunelab-data")
+    warm = Path(os.environ.get("TUNELAB_DATA_DIR", ROOT / "data")) / "cache"
+    if warm.is_dir():  # the parsed corpora `make setup` warmed: content-keyed, so a copy is as good as a parse
+        shutil.copytree(warm, path / "cache")
     os.environ["TUNELAB_DATA_DIR"] = str(path)
     os.environ["SURVEY_DB_URL"] = f"sqlite:///{path / 'surveys.sqlite'}"  # never the checkout's survey database
     return path
