@@ -41,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from statsmodels.stats.proportion import proportion_confint  # noqa: E402
+from tonic_endings import tonic_pitch_class  # noqa: E402  (benchmarks/, beside this script)
 
 from core.data.piece import Piece  # noqa: E402
 from core.generation.compose import ComposeSettings, compose, load_model  # noqa: E402
@@ -48,7 +49,6 @@ from core.generation.rescue import NoPlayableTune  # noqa: E402
 from core.generation.settings import one_thread  # noqa: E402
 from core.training.checkpoint import cpu_name  # noqa: E402
 
-SEMITONE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 FOLLOWS_TASTE = 0.9
 
 
@@ -59,9 +59,7 @@ def ends_on_tonic(abc: str) -> bool:
     if key is None or not notes:
         return False
     last = max(n.start for n in notes)
-    letter, rest = key.group(1)[0], key.group(1)[1:]
-    tonic = (SEMITONE[letter] + (1 if rest == "#" else -1 if rest == "b" else 0)) % 12
-    return min(n.pitch for n in notes if n.start == last) % 12 == tonic
+    return min(n.pitch for n in notes if n.start == last) % 12 == tonic_pitch_class(key.group(1))
 
 
 def stepwise(abc: str) -> float:
@@ -118,7 +116,7 @@ def build_survey(method: str, taste: str, model: str, clip_tunes: list[str], vot
     from core.survey.clips import ClipPolicy, human_clip, prepare_clip
     from survey_db import participants as P
     from survey_db import screening, store
-    from survey_db.judgements import _clip_tunes
+    from survey_db.judgements import clip_tunes as stored_tunes
 
     policy = ClipPolicy(excerpt_seconds=15.0)
     clips = []
@@ -133,7 +131,7 @@ def build_survey(method: str, taste: str, model: str, clip_tunes: list[str], vot
     survey_id = store.create_survey(spec, clips, url)
     store.set_status(survey_id, "open", url)
     token = next(s.token for s in store.list_surveys(url) if s.id == survey_id)
-    text = _clip_tunes(survey_id, url)
+    text = stored_tunes(survey_id, url)
     if taste == "tonic":
         likes = {public: float(ends_on_tonic(abc)) for public, abc in text.items()}
     else:

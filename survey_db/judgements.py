@@ -29,7 +29,7 @@ def survey_judgements(survey_id: int, url: str | None = None) -> Judgements:
     frame, _ = exclude_failed(frame, catch=True, headphones=True)
     if "is_catch" in frame:
         frame = frame[~frame["is_catch"].fillna(False).astype(bool)]
-    tunes = _clip_tunes(survey_id, url)
+    tunes = clip_tunes(survey_id, url)
     source = {"survey": survey_id}
     if {"clip_a", "clip_b", "source_a", "winner"} <= set(frame.columns):
         pairs = []
@@ -59,7 +59,7 @@ def survey_judgements(survey_id: int, url: str | None = None) -> Judgements:
     return out
 
 
-def _clip_tunes(survey_id: int, url: str | None) -> dict[str, str]:
+def clip_tunes(survey_id: int, url: str | None = None) -> dict[str, str]:
     """Public clip id -> the ABC tune it was rendered from (clips without one, e.g. MIDI pieces, left out)."""
     with transaction(url) as session:
         rows = session.execute(select(Clip.public_id, Clip.source).where(Clip.survey_id == survey_id)).all()

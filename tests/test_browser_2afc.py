@@ -47,15 +47,21 @@ def _participant(token: str):
         return p.screen_key, trials
 
 
-def take_survey(browser, server, token: str, right: bool, screenshot: str | None = None) -> str:  # noqa: F811
-    """Consent, the headphone check (all right, or all wrong), the instructions, then every pair: play both
-    pieces to the end and choose the person's piece (right) or the other one. Returns the participant token."""
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
+def consent(browser, server, token: str, width: int):  # noqa: F811
+    """A new page on the survey's link, past the consent step."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(f"{server}/survey?s={token}")
     page.get_by_role("button", name="I agree: start").wait_for(timeout=60_000)
     page.wait_for_timeout(300)
     page.keyboard.press("Escape")  # a leftover first-run dialog of a fresh server
     page.get_by_role("button", name="I agree: start").click()
+    return page
+
+
+def take_survey(browser, server, token: str, right: bool, screenshot: str | None = None) -> str:  # noqa: F811
+    """Consent, the headphone check (all right, or all wrong), the instructions, then every pair: play both
+    pieces to the end and choose the person's piece (right) or the other one. Returns the participant token."""
+    page = consent(browser, server, token, 1000)
     page.get_by_text("Headphone check").wait_for(timeout=60_000)
     person = page.url.split("p=")[1].split("&")[0]
     key, trials = _participant(person)

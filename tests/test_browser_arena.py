@@ -21,7 +21,7 @@ from survey_db import store
 from tests.conftest import ROOT, SHIPPED
 from tests.survey_support import real_clips
 from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (fixtures)
-from tests.test_browser_2afc import PASSWORD, metric, shot
+from tests.test_browser_2afc import PASSWORD, consent, metric, shot
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 HUMAN = "human (oneills1850)"
@@ -32,12 +32,7 @@ TASTES = [[HUMAN, SHIPPED[0], SHIPPED[1]], [HUMAN, SHIPPED[1], SHIPPED[0]], [SHI
 def take_arena(browser, server, token: str, sources: dict[str, str], taste: list[str],  # noqa: F811
                screenshot: str | None = None) -> int:
     """Consent, then every game: the piece whose source ranks higher in ``taste`` is preferred. Returns the games."""
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
-    page.goto(f"{server}/survey?s={token}")
-    page.get_by_role("button", name="I agree: start").wait_for(timeout=60_000)
-    page.wait_for_timeout(300)
-    page.keyboard.press("Escape")  # a leftover first-run dialog of a fresh server
-    page.get_by_role("button", name="I agree: start").click()
+    page = consent(browser, server, token, 1100)
     page.get_by_text("Pair 1 of").wait_for(timeout=60_000)
     person = page.url.split("p=")[1].split("&")[0]
     games = 0

@@ -96,40 +96,15 @@ def start(cfg: TrainConfig, max_running: int | None = None) -> JobStatus:
     the count and the start happen under one file lock, so two sessions cannot both take the last place.
     """
     resolved = cfg.resolved()  # refuse a bad setting here, in one sentence, before any process starts
-    limit = max_running if max_running is not None else server_settings().max_training_runs
-    jobs_dir().mkdir(parents=True, exist_ok=True)
-    with (jobs_dir() / ".start.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        running = sum(job.state == RUNNING for job in list_jobs())
-        if running >= limit:
-            raise UserError(f"{running} training run(s) are going on this server already, the most it takes at once "
-                            f"({limit}); wait for one to finish or cancel it.")
-        return _start(cfg, resolved)
-
-
-def _start(cfg: TrainConfig, resolved: TrainConfig) -> JobStatus:
     check_name_free(resolved)
     if output_folder(resolved).exists():
         raise UserError(f"A model named {resolved.name!r} exists already; choose another name.")
-    if any(job.name == resolved.name and job.state == RUNNING for job in list_jobs()):
-        raise UserError(f"A model named {resolved.name!r} is being trained already; choose another name.")
-    job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-    folder = jobs_dir() / job_id
-    folder.mkdir(parents=True)
-    status = JobStatus(job_id, resolved.name, config=asdict(resolved), epochs=resolved.epochs, started=time.time())
-    _write_status(folder, status)
-    argv = [sys.executable, "-m", "core", *train_argv(cfg), "--job-dir", str(folder), "--quiet"]
-    with (folder / "output.log").open("wb") as log:
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    status.pid = proc.pid
-    _write_status(folder, status)
-    return status
+    return _launch(resolved.name, asdict(resolved), resolved.epochs, train_argv(cfg), max_running)
 
 
 def start_preferences(cfg, source: str, max_running: int | None = None) -> JobStatus:
     """Start ``train --init-from M --preferences SOURCE`` (a :class:`core.training.from_votes.PreferenceConfig`)
-    as a detached process, under the same limit and lock as :func:`start`; its progress counts optimizer steps."""
+    as :func:`start` does; its progress counts optimizer steps (one "epoch" of all of them)."""
     from core.paths import SHIPPED_MODELS, user_models_dir
     from core.training.checkpoint import find_model
     from core.training.preferences import METHODS
@@ -143,6 +118,16 @@ def start_preferences(cfg, source: str, max_running: int | None = None) -> JobSt
         raise UserError("Choose dpo or kto, a beta above 0 and at most 10, 1 to 50 epochs and a learning rate "
                         "between 0 and 1.")
     find_model(cfg.init_from)  # an unknown model: one sentence here, not in the background
+    config = {"kind": "preferences", "preset": f"{cfg.method.upper()} from {cfg.init_from}", "corpus": source,
+              "init_from": cfg.init_from, "method": cfg.method, "beta": cfg.beta, "epochs": cfg.epochs, "lr": cfg.lr}
+    argv = ["train", "--init-from", cfg.init_from, "--preferences", source, "--method", cfg.method,
+            "--beta", str(cfg.beta), "--epochs", str(cfg.epochs), "--lr", str(cfg.lr), "--name", name, "--threads", "1"]
+    return _launch(name, config, 1, argv, max_running)
+
+
+def _launch(name: str, config: dict, epochs: int, argv: list[str], max_running: int | None) -> JobStatus:
+    """Under the start lock: refuse past the server's limit or a name already training, then make the job's
+    folder and start ``python -m core ARGV --job-dir FOLDER --quiet`` detached."""
     limit = max_running if max_running is not None else server_settings().max_training_runs
     jobs_dir().mkdir(parents=True, exist_ok=True)
     with (jobs_dir() / ".start.lock").open("w") as lock:
@@ -156,16 +141,11 @@ def start_preferences(cfg, source: str, max_running: int | None = None) -> JobSt
         job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
         folder = jobs_dir() / job_id
         folder.mkdir(parents=True)
-        config = {"kind": "preferences", "preset": f"{cfg.method.upper()} from {cfg.init_from}", "corpus": source,
-                  "init_from": cfg.init_from, "method": cfg.method, "beta": cfg.beta, "epochs": cfg.epochs,
-                  "lr": cfg.lr}
-        status = JobStatus(job_id, name, config=config, epochs=1, started=time.time())
+        status = JobStatus(job_id, name, config=config, epochs=epochs, started=time.time())
         _write_status(folder, status)
-        argv = [sys.executable, "-m", "core", "train", "--init-from", cfg.init_from, "--preferences", source,
-                "--method", cfg.method, "--beta", str(cfg.beta), "--epochs", str(cfg.epochs), "--lr", str(cfg.lr),
-                "--name", name, "--threads", "1", "--job-dir", str(folder), "--quiet"]
+        command = [sys.executable, "-m", "core", *argv, "--job-dir", str(folder), "--quiet"]
         with (folder / "output.log").open("wb") as log:
-            proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         status.pid = proc.pid
         _write_status(folder, status)
